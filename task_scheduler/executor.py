@@ -1,0 +1,211 @@
+"""The worker: one daemon thread that runs pending tasks one at a time through a host."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+
+from .host import Host, Progress, RunResult
+from .models import Task, TaskStateError, TaskStatus
+from .queue_manager import QueueManager
+
+log = logging.getLogger("task_scheduler")
+
+_WAKE_EVENTS = frozenset({"added", "updated", "worker", "deleted"})
+_ERROR_BACKOFF_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class RunningTask:
+    """A snapshot of the task the worker is running."""
+
+    task_id: str
+    started_at: float
+    progress: Progress
+
+
+class TaskExecutor:
+    """Runs the queue on a daemon thread. `start()` / `stop()` decide whether it takes tasks."""
+
+    def __init__(self, queue: QueueManager, host: Host, thread_name: str = "task-scheduler"):
+        self.queue = queue
+        self.host = host
+        self.thread_name = thread_name
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._accepting = False
+        self._shutting_down = False
+        self._current: RunningTask | None = None
+        self._cancel_current = False
+        self.session_done = 0  # tasks finished since the last start()
+        self.tasks_finished = 0  # tasks finished by this worker, ever
+        queue.subscribe(self._on_queue_event)
+
+    # -- control -----------------------------------------------------------------------------
+
+    def launch(self) -> None:
+        """Start the thread (idle until `start()`); calling it again does nothing."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._shutting_down = False
+            self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+            self._thread.start()
+
+    def start(self) -> None:
+        """Take tasks from the queue until `stop()`. Remembered in the store."""
+        self.launch()
+        with self._lock:
+            if not self._accepting:
+                self.session_done = 0
+            self._accepting = True
+        self.queue.worker_state = "running"
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop after the current task: it finishes, then the worker idles."""
+        with self._lock:
+            self._accepting = False
+        self.queue.worker_state = "stopped"
+        self._wake.set()
+
+    @property
+    def is_running(self) -> bool:
+        """True while the worker takes tasks (it may be between tasks)."""
+        return self._accepting and self.is_alive
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def cancel(self, task_id: str) -> Task:
+        """Cancel a pending task, or interrupt the running one (it then ends cancelled)."""
+        return self.queue.cancel_task(task_id)
+
+    def shutdown(self, timeout: float | None = 30.0, interrupt: bool = False) -> bool:
+        """End the thread (after the current task, or interrupting it); True when it ended.
+
+        The stored started/stopped state is left alone: it is the user's choice, not ours.
+        """
+        with self._lock:
+            self._shutting_down = True
+            thread = self._thread
+            running = self._current is not None
+        self.queue.unsubscribe(self._on_queue_event)
+        if interrupt and running:
+            self.host.interrupt()
+        self._wake.set()
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def current(self) -> RunningTask | None:
+        with self._lock:
+            return self._current
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _on_queue_event(self, event: str, task_id: str) -> None:
+        if event == "cancel_requested":
+            with self._lock:
+                mine = self._current is not None and self._current.task_id == task_id
+                if mine:
+                    self._cancel_current = True
+            if mine:
+                self.host.interrupt()
+        elif event in _WAKE_EVENTS:
+            self._wake.set()
+
+    def _loop(self) -> None:
+        log.info("task scheduler worker started")
+        while True:
+            self._wake.clear()  # before looking, so a wake-up during the look is not lost
+            if self._shutting_down:
+                break
+            try:
+                task = self.queue.claim_next() if self._accepting else None
+                if task is None:
+                    self._wake.wait()
+                    continue
+                self._execute(task)
+                del task  # keep nothing of a finished task alive between tasks
+            except Exception:
+                log.exception("task scheduler worker error; retrying shortly")
+                self._wake.wait(_ERROR_BACKOFF_SECONDS)
+        log.info("task scheduler worker stopped")
+
+    def _execute(self, task: Task) -> None:
+        with self._lock:
+            self._current = RunningTask(task.id, time.time(), Progress())
+            self._cancel_current = False
+        try:
+            self._finish(task.id, *self._run(task))
+        finally:
+            with self._lock:
+                self._current = None
+                self._cancel_current = False
+                self.session_done += 1
+                self.tasks_finished += 1
+
+    def _run(self, task: Task) -> tuple[RunResult | None, str | None]:
+        if self._cancel_requested(task.id):
+            return None, None
+        try:
+            return self.host.run(task, self._on_progress), None
+        except Exception as error:
+            log.exception("task %s failed", task.id)
+            return None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+    def _finish(self, task_id: str, result: RunResult | None, error: str | None) -> None:
+        fields: dict = {}
+        if result is not None:
+            fields = {
+                "result_images": list(result.images),
+                "result_info": result.info,
+                "result_seeds": list(result.seeds),
+            }
+            if result.warnings:
+                fields["warnings"] = list(result.warnings)
+        cancelled = self._cancel_requested(task_id) or (result is not None and result.interrupted)
+        if cancelled:
+            status = TaskStatus.CANCELLED
+        elif error is not None:
+            status, fields["error"] = TaskStatus.FAILED, error
+        else:
+            status = TaskStatus.COMPLETED
+        try:
+            self.queue.update_task_status(task_id, status, **fields)
+        except TaskStateError:
+            log.warning("task %s changed state while running; result not recorded", task_id)
+
+    def _cancel_requested(self, task_id: str) -> bool:
+        with self._lock:
+            if self._cancel_current:
+                return True
+        task = self.queue.get_task(task_id)
+        return task is not None and task.cancel_requested
+
+    def _on_progress(self, progress: Progress) -> None:
+        with self._lock:
+            current = self._current
+            if current is None:
+                return
+            if progress.eta_seconds is None:
+                progress = replace(progress, eta_seconds=_eta(current.started_at, progress))
+            self._current = replace(current, progress=progress)
+
+
+def _eta(started_at: float, progress: Progress) -> float | None:
+    """Seconds left, from the time spent so far and the share of the work done."""
+    if progress.total_steps <= 0:
+        return None
+    images = max(progress.total_images, 1)
+    done = (min(progress.image, images) + progress.step / progress.total_steps) / images
+    if done <= 0:
+        return None
+    elapsed = time.time() - started_at
+    return max(0.0, elapsed / done - elapsed)

@@ -1,0 +1,544 @@
+"""The queue's verbs and rules, on top of the SQLite store.
+
+Run order: pending tasks by priority (lower first), then by position (first in, first out).
+Every change that depends on a task's state is checked and made in one transaction, so a
+claim, an edit and a cancel racing each other never leave a task in an impossible state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .db import HISTORY, PENDING, TaskStore
+from .models import (
+    SHUTDOWN_ERROR,
+    TASK_TYPES,
+    TERMINAL_STATUSES,
+    Task,
+    TaskNotFoundError,
+    TaskPage,
+    TaskStateError,
+    TaskStatus,
+    check_transition,
+)
+from .process_liveness import process_alive
+
+log = logging.getLogger("task_scheduler")
+
+Listener = Callable[[str, str], None]  # (event, task_id)
+
+# What a caller may set when adding or editing a task (the rest is the queue's business).
+ADD_FIELDS = frozenset(
+    {"name", "priority", "checkpoint", "script_args", "callback_url", "warnings", "files"}
+)
+EDIT_FIELDS = frozenset({"name", "priority", "checkpoint", "params", "script_args", "callback_url"})
+MOVES = ("top", "bottom", "up", "down")
+WORKER_STATE_KEY = "worker_state"
+
+
+class QueueManager:
+    """The task queue on one SQLite file. Thread-safe; several processes may share the file."""
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        files_dir: str | os.PathLike[str] | None = None,
+        recover: bool = True,
+    ):
+        self.store = TaskStore(db_path)
+        self.files_dir = os.fspath(files_dir) if files_dir is not None else None
+        # Identifies this process's claims: "host:pid:token".
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._listeners: list[Listener] = []
+        self._listeners_lock = threading.Lock()
+        self._version = 0
+        if recover:
+            self.recover_interrupted()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- change notification -----------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """Grows with every change made through this manager (cheap refresh check)."""
+        return self._version
+
+    def subscribe(self, listener: Listener) -> None:
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        with self._listeners_lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _notify(self, event: str, task_id: str) -> None:
+        self._version += 1
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event, task_id)
+            except Exception:
+                log.exception("task_scheduler listener failed on %s %s", event, task_id)
+
+    # -- adding and reading ------------------------------------------------------------------
+
+    def add_task(
+        self, task_type: str, params: dict[str, Any], *, front: bool = False, **fields: Any
+    ) -> Task:
+        """Queue a new pending task at the end of its priority (or first, with `front`)."""
+        task = self._new_task(task_type, params, fields)
+        with self.store.transaction() as conn:
+            self._place_new(conn, task, front)
+            self.store.insert(conn, task)
+        self._notify("added", task.id)
+        return task
+
+    def add_tasks(self, specs: Iterable[dict[str, Any]]) -> list[Task]:
+        """Queue several tasks at once: all of them, or none when one is invalid."""
+        tasks = []
+        for spec in specs:
+            spec = dict(spec)
+            tasks.append(self._new_task(spec.pop("task_type"), spec.pop("params"), spec))
+        with self.store.transaction() as conn:
+            for task in tasks:
+                self._place_new(conn, task, front=False)
+                self.store.insert(conn, task)
+        for task in tasks:
+            self._notify("added", task.id)
+        return tasks
+
+    def _new_task(self, task_type: str, params: dict[str, Any], fields: dict[str, Any]) -> Task:
+        if task_type not in TASK_TYPES:
+            raise ValueError(f"task_type: must be one of {', '.join(TASK_TYPES)}")
+        if not isinstance(params, dict):
+            raise ValueError("params: must be a dict")
+        unknown = set(fields) - ADD_FIELDS
+        if unknown:
+            raise ValueError(f"{sorted(unknown)[0]}: not a field a new task can be given")
+        _check_priority(fields.get("priority", 0))
+        for name in fields.get("files", ()):
+            check_file_name(name)
+        return Task(task_type=task_type, params=params, **fields)
+
+    def _place_new(self, conn: sqlite3.Connection, task: Task, front: bool) -> None:
+        head = self._neighbour(conn, None, before=False) if front else None
+        if head is not None:
+            task.priority, task.position = head[1], head[2] - 1
+        else:
+            task.position = self.store.max_position(conn) + 1
+
+    def get_task(self, task_id: str) -> Task | None:
+        return self.store.get(task_id)
+
+    def require_task(self, task_id: str) -> Task:
+        task = self.store.get(task_id)
+        if task is None:
+            raise TaskNotFoundError(task_id)
+        return task
+
+    def get_pending_tasks(self, limit: int = -1, offset: int = 0) -> list[Task]:
+        """Pending tasks in the order they will run."""
+        return self.store.select(PENDING, (), "t.priority, t.position", limit, offset)
+
+    def position(self, task_id: str) -> int | None:
+        """1-based place of a pending task in the run order; None when it is not pending."""
+        task = self.store.get(task_id)
+        if task is None or task.status != TaskStatus.PENDING:
+            return None
+        ahead = self.store.count(
+            f"{PENDING} AND (t.priority, t.position) < (?, ?)",
+            (task.priority, task.position),
+        )
+        return ahead + 1
+
+    def counts(self) -> dict[str, int]:
+        return self.store.counts_by_status()
+
+    def list_tasks(
+        self,
+        statuses: Iterable[str] | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> TaskPage:
+        """A page of tasks: running, then pending in run order, then finished newest first.
+
+        Each group is read through its own index, so a first page stays fast however large
+        the history grows.
+        """
+        if limit < 0 or offset < 0:
+            raise ValueError("limit/offset: must not be negative")
+        wanted = [TaskStatus(s) for s in statuses] if statuses else list(TaskStatus)
+        search_sql, search_args = "", []
+        if search:
+            pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") + "%"
+            search_sql = " AND t.search_text LIKE ? ESCAPE '\\'"
+            search_args = [pattern.replace("_", "\\_")]
+        groups = []
+        if TaskStatus.RUNNING in wanted:
+            groups.append(("t.status = 'running'", "t.started_at"))
+        if TaskStatus.PENDING in wanted:
+            groups.append((PENDING, "t.priority, t.position"))
+        finished = [s.value for s in wanted if s in TERMINAL_STATUSES]
+        if finished:
+            marks = ", ".join(f"'{s}'" for s in finished)
+            where = HISTORY if len(finished) == 3 else f"t.status IN ({marks})"
+            groups.append((where, "t.completed_at DESC, t.created_at DESC"))
+        tasks: list[Task] = []
+        total = 0
+        for where, order in groups:
+            where += search_sql
+            size = self.store.count(where, search_args)
+            start = max(0, offset - total)
+            room = limit - len(tasks)
+            if room > 0 and start < size:
+                tasks += self.store.select(where, search_args, order, room, start)
+            total += size
+        return TaskPage(tasks=tasks, total=total, limit=limit, offset=offset)
+
+    # -- the worker's verbs ------------------------------------------------------------------
+
+    def claim_next(self) -> Task | None:
+        """Atomically take the next pending task and mark it running for this process."""
+        with self.store.transaction() as conn:
+            task = self.store.next_pending(conn)
+            if task is None:
+                return None
+            now = time.time()
+            self.store.update(
+                conn, task.id, {"status": "running", "started_at": now, "claimed_by": self.owner}
+            )
+        task.status, task.started_at = TaskStatus.RUNNING, now
+        self._notify("claimed", task.id)
+        return task
+
+    def update_task_status(self, task_id: str, status: str, **fields: Any) -> Task:
+        """Move a task to `status` (only along legal transitions) and set result fields."""
+        target = TaskStatus(status)
+        with self.store.transaction() as conn:
+            task = self._locked(conn, task_id)
+            check_transition(task_id, task.status, target)
+            changes: dict[str, Any] = {**fields, "status": target}
+            if target in TERMINAL_STATUSES:
+                changes.setdefault("completed_at", time.time())
+            if target == TaskStatus.RUNNING:
+                changes.setdefault("started_at", time.time())
+                changes.setdefault("claimed_by", self.owner)
+            self.store.update(conn, task_id, changes)
+            task = self.store.get(task_id, conn)
+        self._notify("finished" if target in TERMINAL_STATUSES else "updated", task_id)
+        return task
+
+    def set_fields(self, task_id: str, **fields: Any) -> None:
+        """Record bookkeeping on a task whatever its status (e.g. callback delivery)."""
+        allowed = {"callback_status", "warnings", "bookmarked"}
+        if set(fields) - allowed:
+            raise ValueError(f"{sorted(set(fields) - allowed)[0]}: not settable this way")
+        with self.store.transaction() as conn:
+            self._locked(conn, task_id)
+            self.store.update(conn, task_id, fields)
+        self._notify("updated", task_id)
+
+    def recover_interrupted(self) -> list[str]:
+        """Fail running tasks whose process is gone: they are never silently re-run."""
+        recovered = []
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, claimed_by FROM tasks WHERE status = 'running'"
+            ).fetchall()
+            for task_id, claimed_by in rows:
+                if _claim_is_alive(claimed_by):
+                    continue
+                self.store.update(
+                    conn,
+                    task_id,
+                    {"status": "failed", "error": SHUTDOWN_ERROR, "completed_at": time.time()},
+                )
+                recovered.append(task_id)
+        for task_id in recovered:
+            log.warning("task %s was running when Forge stopped; marked failed", task_id)
+            self._notify("finished", task_id)
+        return recovered
+
+    # -- the user's verbs --------------------------------------------------------------------
+
+    def cancel_task(self, task_id: str) -> Task:
+        """Cancel a pending task, or ask the worker to interrupt the running one."""
+        with self.store.transaction() as conn:
+            task = self._locked(conn, task_id)
+            if task.status == TaskStatus.RUNNING:
+                self.store.update(conn, task_id, {"cancel_requested": True})
+                event = "cancel_requested"
+            else:
+                check_transition(task_id, task.status, TaskStatus.CANCELLED)
+                self.store.update(
+                    conn, task_id, {"status": "cancelled", "completed_at": time.time()}
+                )
+                event = "finished"
+            task = self.store.get(task_id, conn)
+        self._notify(event, task_id)
+        return task
+
+    def retry_task(self, task_id: str) -> Task:
+        """A new pending task copied from a finished one; the original stays in history."""
+        with self.store.transaction() as conn:
+            old = self._locked(conn, task_id)
+            if not old.is_finished:
+                raise TaskStateError(task_id, old.status.value, "retried")
+            task = Task(
+                task_type=old.task_type,
+                params=old.params,
+                name=old.name,
+                priority=old.priority,
+                checkpoint=old.checkpoint,
+                script_args=old.script_args,
+                callback_url=old.callback_url,
+                warnings=[],
+                files=old.files,
+                retried_from=old.id,
+            )
+            self._place_new(conn, task, front=False)
+            self.store.insert(conn, task)
+        self._notify("added", task.id)
+        return task
+
+    def retry_failed(self) -> list[Task]:
+        """Retry every failed task that has not been retried yet (never loops on a bad one)."""
+        ids = self.store.ids_where(
+            self.store.conn,
+            "status = 'failed' AND id NOT IN "
+            "(SELECT retried_from FROM tasks WHERE retried_from IS NOT NULL)",
+        )
+        return [self.retry_task(task_id) for task_id in ids]
+
+    def delete_task(self, task_id: str) -> None:
+        """Delete a task that is not running, with the input files only it used."""
+        with self.store.transaction() as conn:
+            task = self._locked(conn, task_id)
+            if task.status == TaskStatus.RUNNING:
+                raise TaskStateError(task_id, task.status.value, "deleted")
+            orphans = self.store.delete(conn, [task_id])
+        self._remove_files(orphans)
+        self._notify("deleted", task_id)
+
+    def clear_completed(self, statuses: Iterable[str] = ("completed",)) -> int:
+        """Delete finished tasks of the given statuses (bookmarked ones stay); return how many."""
+        wanted = [TaskStatus(s) for s in statuses]
+        if not wanted or any(s not in TERMINAL_STATUSES for s in wanted):
+            raise ValueError("statuses: only completed, failed or cancelled tasks can be cleared")
+        marks = ", ".join("?" for _ in wanted)
+        return self._delete_where(
+            f"status IN ({marks}) AND bookmarked = 0", [s.value for s in wanted]
+        )
+
+    def prune_history(self, older_than_seconds: float) -> int:
+        """Delete finished tasks older than the limit, except bookmarked or named ones."""
+        cutoff = time.time() - older_than_seconds
+        return self._delete_where(
+            "status IN ('completed', 'failed', 'cancelled') AND completed_at < ? "
+            "AND bookmarked = 0 AND name = ''",
+            [cutoff],
+        )
+
+    def _delete_where(self, where: str, args: list[Any]) -> int:
+        with self.store.transaction() as conn:
+            ids = self.store.ids_where(conn, where, args)
+            orphans = self.store.delete(conn, ids)
+        self._remove_files(orphans)
+        if ids:
+            self._notify("deleted", ids[0] if len(ids) == 1 else "*")
+        return len(ids)
+
+    def edit_task(self, task_id: str, **fields: Any) -> Task:
+        """Change a pending task's settings (name, priority, checkpoint, params, script args)."""
+        unknown = set(fields) - EDIT_FIELDS
+        if unknown:
+            raise ValueError(f"{sorted(unknown)[0]}: not an editable task field")
+        if "priority" in fields:
+            _check_priority(fields["priority"])
+        with self.store.transaction() as conn:
+            task = self._locked(conn, task_id)
+            if task.status != TaskStatus.PENDING:
+                raise TaskStateError(task_id, task.status.value, "edited")
+            self.store.update(conn, task_id, fields)
+            task = self.store.get(task_id, conn)
+        self._notify("updated", task_id)
+        return task
+
+    def reorder_task(self, task_id: str, new_priority: int) -> Task:
+        """Give a pending task a new priority; it goes last among tasks of that priority."""
+        _check_priority(new_priority)
+        with self.store.transaction() as conn:
+            task = self._pending(conn, task_id, "reordered")
+            position = self.store.max_position(conn) + 1
+            self.store.update(conn, task_id, {"priority": new_priority, "position": position})
+            task = self.store.get(task_id, conn)
+        self._notify("updated", task_id)
+        return task
+
+    def move_task(self, task_id: str, to: str | None = None, before: str | None = None) -> Task:
+        """Move a pending task to the top, bottom, one up, one down, or before another task.
+
+        Only the moved task's place changes; it takes the priority of where it lands.
+        """
+        if (to is None) == (before is None):
+            raise ValueError("to: give exactly one of 'to' or 'before'")
+        if to is not None and to not in MOVES:
+            raise ValueError(f"to: must be one of {', '.join(MOVES)}")
+        with self.store.transaction() as conn:
+            task = self._pending(conn, task_id, "moved")
+            place = self._target_place(conn, task, to, before)
+            if place is not None:
+                self.store.update(conn, task_id, {"priority": place[0], "position": place[1]})
+            task = self.store.get(task_id, conn)
+        self._notify("updated", task_id)
+        return task
+
+    def _target_place(
+        self, conn: sqlite3.Connection, task: Task, to: str | None, before: str | None
+    ) -> tuple[int, float] | None:
+        """(priority, position) where the move puts the task; None when it stays."""
+        if before is not None:
+            if before == task.id:
+                return None
+            anchor = self._pending(conn, before, "used as a move target")
+            return self._slot(conn, task.id, (anchor.id, anchor.priority, anchor.position), True)
+        if to == "top":
+            head = self._neighbour(conn, None, before=False, exclude=task.id)
+            return None if head is None else (head[1], head[2] - 1)
+        if to == "bottom":
+            tail = self._neighbour(conn, None, before=True, exclude=task.id)
+            return None if tail is None else (tail[1], tail[2] + 1)
+        me = (task.id, task.priority, task.position)
+        other = self._neighbour(conn, me, before=(to == "up"), exclude=task.id)
+        if other is None:
+            return None
+        return self._slot(conn, task.id, other, to == "up")
+
+    def _slot(
+        self,
+        conn: sqlite3.Connection,
+        task_id: str,
+        anchor: tuple[str, int, float],
+        before: bool,
+    ) -> tuple[int, float]:
+        """A position right before (or after) `anchor` within the anchor's priority."""
+        _, priority, position = anchor
+        other = self._neighbour(conn, anchor, before=before, exclude=task_id)
+        if other is None or other[1] != priority:
+            return priority, position - 1 if before else position + 1
+        middle = (position + other[2]) / 2
+        if middle in (position, other[2]):  # float precision exhausted: respace and retry
+            self._respace(conn, priority)
+            fresh = self.store.get(anchor[0], conn)
+            return self._slot(conn, task_id, (fresh.id, fresh.priority, fresh.position), before)
+        return priority, middle
+
+    def _neighbour(
+        self,
+        conn: sqlite3.Connection,
+        anchor: tuple[str, int, float] | None,
+        before: bool,
+        exclude: str | None = None,
+    ) -> tuple[str, int, float] | None:
+        """The pending task right before/after `anchor` in run order (or the last/first)."""
+        where, args = f"{PENDING} AND t.id != ?", [exclude or ""]
+        if anchor is not None:
+            where += f" AND (t.priority, t.position) {'<' if before else '>'} (?, ?)"
+            args += [anchor[1], anchor[2]]
+        order = "t.priority DESC, t.position DESC" if before else "t.priority, t.position"
+        return conn.execute(
+            f"SELECT t.id, t.priority, t.position FROM tasks t {where} ORDER BY {order} LIMIT 1",
+            args,
+        ).fetchone()
+
+    def _respace(self, conn: sqlite3.Connection, priority: int) -> None:
+        rows = conn.execute(
+            f"SELECT t.id FROM tasks t {PENDING} AND t.priority = ? ORDER BY t.position",
+            (priority,),
+        ).fetchall()
+        start = self.store.max_position(conn) + 1
+        conn.executemany(
+            "UPDATE tasks SET position = ? WHERE id = ?",
+            [(start + index, task_id) for index, (task_id,) in enumerate(rows)],
+        )
+
+    # -- worker state ------------------------------------------------------------------------
+
+    @property
+    def worker_state(self) -> str:
+        """'running' or 'stopped', as last set by start/stop (kept across restarts)."""
+        return self.store.get_meta(WORKER_STATE_KEY, "stopped") or "stopped"
+
+    @worker_state.setter
+    def worker_state(self, state: str) -> None:
+        if state not in ("running", "stopped"):
+            raise ValueError("worker_state: must be 'running' or 'stopped'")
+        self.store.set_meta(WORKER_STATE_KEY, state)
+        self._notify("worker", state)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _locked(self, conn: sqlite3.Connection, task_id: str) -> Task:
+        task = self.store.get(task_id, conn)
+        if task is None:
+            raise TaskNotFoundError(task_id)
+        return task
+
+    def _pending(self, conn: sqlite3.Connection, task_id: str, action: str) -> Task:
+        task = self._locked(conn, task_id)
+        if task.status != TaskStatus.PENDING:
+            raise TaskStateError(task_id, task.status.value, action)
+        return task
+
+    def _remove_files(self, names: list[str]) -> None:
+        if not self.files_dir:
+            return
+        for name in names:
+            try:
+                os.remove(os.path.join(self.files_dir, check_file_name(name)))
+            except FileNotFoundError:
+                pass
+            except OSError:
+                log.exception("could not remove task input file %s", name)
+
+
+def check_file_name(name: str) -> str:
+    """Input files are plain names inside the data folder: no directories, no way out."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or name in (".", "..")
+        or any(sep in name for sep in ("/", "\\", "\0", "\n"))
+        or ":" in name
+    ):
+        raise ValueError(f"files: {name!r} is not a plain file name")
+    return name
+
+
+def _check_priority(priority: Any) -> None:
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ValueError("priority: must be an integer")
+
+
+def _claim_is_alive(claimed_by: str | None) -> bool:
+    """Whether the process that claimed a task still runs (on this machine)."""
+    if not claimed_by:
+        return False
+    host, _, rest = claimed_by.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    return process_alive(int(pid_text))
