@@ -96,7 +96,7 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 def row_to_task(row: tuple[Any, ...]) -> Task:
-    data = dict(zip(TASK_COLUMNS, row[: len(TASK_COLUMNS)]))
+    data = dict(zip(TASK_COLUMNS, row[: len(TASK_COLUMNS)], strict=True))
     for column in _JSON_COLUMNS:
         data[column] = json.loads(data[column])
     for column in _BOOL_COLUMNS:

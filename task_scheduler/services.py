@@ -1,0 +1,61 @@
+"""What the REST API and the Task Queue tab are given to work with.
+
+The entry script builds one `Services` from Forge (task_scheduler/forge); tests build one from
+the fake host and a fixed catalog. Neither the API nor the UI imports Forge.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .executor import TaskExecutor
+from .files import FileStore
+from .queue_manager import QueueManager
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The extension's settings (Settings page, section "Task Scheduler")."""
+
+    start_on_launch: bool = False  # no surprise runs after a restart
+    history_days: int = 0  # 0 keeps history forever; bookmarked or named tasks always stay
+    notify_when_empty: bool = False
+    notify_sound: bool = False
+    callback_url: str = ""  # default for tasks that give none
+    confirm_delete: bool = True
+    data_dir: str = ""  # shown to the user; where the database and input files live
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Names Forge knows right now: what a task may ask for."""
+
+    samplers: list[str] = field(default_factory=list)
+    schedulers: list[str] = field(default_factory=list)
+    checkpoints: list[str] = field(default_factory=list)
+    upscalers: list[str] = field(default_factory=list)
+    scripts: dict[str, list[str]] = field(default_factory=dict)  # task_type -> script titles
+
+    def resolve_checkpoint(self, name: str) -> str | None:
+        """The catalog's name for a checkpoint given by title, file name or stem."""
+        for known in self.checkpoints:
+            stem = os.path.splitext(known.split(" [")[0])[0]
+            if name in (known, known.split(" [")[0], stem, os.path.basename(stem)):
+                return known
+        return None
+
+
+@dataclass
+class Services:
+    queue: QueueManager
+    executor: TaskExecutor
+    files: FileStore
+    settings: Callable[[], Settings] = Settings
+    catalog: Callable[[], Catalog] = Catalog
+    # Resolves a recorded result image path (possibly relative to Forge's working directory).
+    resolve_image: Callable[[str], str] = os.path.abspath
+    # Extra, Forge-specific information for the running task (e.g. its Forge progress id).
+    extras: dict[str, Any] = field(default_factory=dict)
