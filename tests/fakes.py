@@ -79,3 +79,8 @@ class FakeHost:
         path = os.path.join(self.output_dir, name)
         Image.new("RGB", (8, 8), (seed % 256, 64, 128)).save(path)
         return path
+
+
+def api_params(prompt: str = "a cat", **payload) -> dict:
+    """Params of a task as the REST API stores them (a Forge sdapi body)."""
+    return {"source": "api", "payload": {"prompt": prompt, **payload}}

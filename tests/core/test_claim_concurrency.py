@@ -1,0 +1,58 @@
+"""Concurrent claims never take a task twice and never lose one."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import Counter
+
+from task_scheduler.models import TaskStatus
+from task_scheduler.queue_manager import QueueManager
+from tests.fakes import api_params
+
+
+def _drain(queue: QueueManager, barrier, claimed: list[str]) -> None:
+    barrier.wait()
+    while (task := queue.claim_next()) is not None:
+        claimed.append(task.id)
+
+
+def test_concurrent_claims_by_8_threads_take_each_task_exactly_once(db_path):
+    queue = QueueManager(db_path)
+    ids = {queue.add_task("txt2img", api_params(str(i))).id for i in range(200)}
+    barrier = threading.Barrier(8)
+    claimed: list[str] = []
+    threads = [threading.Thread(target=_drain, args=(queue, barrier, claimed)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert Counter(claimed).most_common(1)[0][1] == 1  # none twice
+    assert set(claimed) == ids  # none lost
+    assert queue.counts()["running"] == 200
+
+
+def _claim_in_process(db_path: str, barrier, results) -> None:
+    queue = QueueManager(db_path, recover=False)
+    claimed: list[str] = []
+    _drain(queue, barrier, claimed)
+    results.put(claimed)
+
+
+def test_concurrent_claims_by_two_processes_take_each_task_exactly_once(db_path):
+    queue = QueueManager(db_path)
+    ids = {queue.add_task("txt2img", api_params(str(i))).id for i in range(200)}
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+    workers = [
+        context.Process(target=_claim_in_process, args=(str(db_path), barrier, results))
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    claimed = results.get(timeout=120) + results.get(timeout=120)
+    for worker in workers:
+        worker.join(60)
+    assert Counter(claimed).most_common(1)[0][1] == 1
+    assert set(claimed) == ids
+    assert all(t.status is TaskStatus.RUNNING for t in queue.list_tasks(limit=500).tasks)

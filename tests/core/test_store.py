@@ -1,0 +1,136 @@
+"""The SQLite store keeps every field, migrates safely and refuses files it does not understand."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from task_scheduler import db as db_module
+from task_scheduler.db import HISTORY, PENDING, TaskStore
+from task_scheduler.models import SchemaVersionError, TaskStatus
+from task_scheduler.queue_manager import QueueManager
+from tests.fakes import api_params
+
+
+def test_every_field_round_trips_and_survives_reopening(db_path, tmp_path):
+    prompt = "un chat 🐈 — 猫, «ü» \u200b" + "x" * 10
+    big = {"source": "ui", "inputs": {"prompt": prompt, "blob": "y" * 2_000_000}}
+    script_args = {"selected": "X/Y/Z plot", "scripts": {"Sampler": [20, "Euler a", "Karras"]}}
+    queue = QueueManager(db_path, files_dir=tmp_path / "inputs")
+    task = queue.add_task(
+        "img2img",
+        big,
+        name="ナイト",
+        priority=3,
+        checkpoint="model.safetensors [abc]",
+        script_args=script_args,
+        callback_url="http://127.0.0.1:9/cb",
+        warnings=["script Foo is gone"],
+        files=["a" * 64 + ".png"],
+    )
+    queue.update_task_status(task.id, "running")
+    queue.update_task_status(
+        task.id,
+        "completed",
+        result_images=["/out/1.png", "/out/2.png"],
+        result_info="Steps: 20, Seed: 5",
+        result_seeds=[5, 6],
+    )
+    queue.set_fields(task.id, bookmarked=True, callback_status="delivered")
+    queue.close()
+
+    reopened = QueueManager(db_path).get_task(task.id)
+    assert reopened.params == big
+    assert reopened.script_args == script_args
+    assert (reopened.task_type, reopened.name, reopened.priority) == ("img2img", "ナイト", 3)
+    assert reopened.checkpoint == "model.safetensors [abc]"
+    assert reopened.status is TaskStatus.COMPLETED
+    assert reopened.result_images == ["/out/1.png", "/out/2.png"]
+    assert reopened.result_info == "Steps: 20, Seed: 5"
+    assert reopened.result_seeds == [5, 6]
+    assert reopened.warnings == ["script Foo is gone"]
+    assert reopened.files == ["a" * 64 + ".png"]
+    assert reopened.callback_url == "http://127.0.0.1:9/cb"
+    assert reopened.callback_status == "delivered"
+    assert reopened.bookmarked is True
+    assert reopened.error is None
+    assert reopened.created_at <= reopened.started_at <= reopened.completed_at
+
+
+def test_new_file_uses_wal_and_the_current_schema(db_path):
+    store = TaskStore(db_path)
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.schema_version() == db_module.SCHEMA_VERSION
+
+
+def test_migrations_are_idempotent(db_path):
+    store = TaskStore(db_path)
+    tables = store.conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
+    assert store.migrate() == db_module.SCHEMA_VERSION
+    assert store.migrate() == db_module.SCHEMA_VERSION
+    assert TaskStore(db_path).schema_version() == db_module.SCHEMA_VERSION
+    assert store.conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == tables
+
+
+def test_a_failing_migration_changes_nothing(db_path):
+    queue = QueueManager(db_path)
+    queue.add_task("txt2img", api_params("keep me"))
+    before = _dump(db_path)
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE tasks ADD COLUMN extra TEXT")
+        conn.execute("UPDATE tasks SET name = 'half-migrated'")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        queue.store.migrate([*db_module.MIGRATIONS, broken])
+    assert _dump(db_path) == before
+    assert queue.store.schema_version() == db_module.SCHEMA_VERSION
+
+
+def test_a_later_migration_applies_once_and_keeps_data(db_path):
+    queue = QueueManager(db_path)
+    task = queue.add_task("txt2img", api_params("survivor"))
+    added = [*db_module.MIGRATIONS, lambda c: c.execute("ALTER TABLE tasks ADD COLUMN note TEXT")]
+    assert queue.store.migrate(added) == len(added)
+    assert queue.store.migrate(added) == len(added)  # second run: nothing to do, no error
+    assert queue.get_task(task.id).params["payload"]["prompt"] == "survivor"
+
+
+def test_a_file_from_a_newer_version_is_refused_untouched(db_path):
+    TaskStore(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version = {db_module.SCHEMA_VERSION + 1}")
+    conn.close()
+    before = _dump(db_path)
+    with pytest.raises(SchemaVersionError, match="newer|only knows"):
+        QueueManager(db_path)
+    assert _dump(db_path) == before
+
+
+def test_the_claim_query_reads_the_pending_index_not_history(queue):
+    plan = _plan(queue, f"{db_module._SELECT} {PENDING} ORDER BY t.priority, t.position LIMIT 1")
+    assert "USING INDEX tasks_pending_order" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_the_history_listing_reads_its_index_without_sorting(queue):
+    sql = f"{db_module._SELECT} {HISTORY} ORDER BY t.completed_at DESC, t.created_at DESC LIMIT 50"
+    plan = _plan(queue, sql)
+    assert "USING INDEX tasks_history" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def _plan(queue: QueueManager, sql: str) -> str:
+    rows = queue.store.conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+    return "\n".join(row[-1] for row in rows)
+
+
+def _dump(path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        return [f"version {version}", *conn.iterdump()]
+    finally:
+        conn.close()
