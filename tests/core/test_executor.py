@@ -61,7 +61,8 @@ def test_the_worker_runs_tasks_in_order_and_records_results(queue, run, tmp_path
     assert done.status is TaskStatus.COMPLETED
     assert done.result_seeds == [1]
     assert done.result_info.startswith("p1\nSteps: 2, Seed: 1")
-    assert done.result_images and all(p.endswith(".png") for p in done.result_images)
+    assert done.result_images
+    assert all(p.endswith(".png") for p in done.result_images)
 
 
 def test_a_failing_task_fails_with_its_error_and_the_worker_goes_on(queue, run):
@@ -148,7 +149,8 @@ def test_an_idle_worker_sleeps_until_woken_and_wakes_on_enqueue(queue, run):
     task = queue.add_task("txt2img", api_params("wake up"))
     finished.wait_for(1)
     assert host.ran == [task.id]
-    assert wake.timeouts and all(t is None for t in wake.timeouts)  # no polling timeout, ever
+    assert wake.timeouts
+    assert all(t is None for t in wake.timeouts)  # no polling timeout, ever
 
 
 def test_progress_of_the_running_task_is_visible_with_an_eta(queue, run):
@@ -192,7 +194,8 @@ def test_the_worker_keeps_nothing_of_a_finished_task(queue, run):
     executor.stop()
     executor.shutdown(timeout=WAIT)
     gc.collect()
-    assert refs and all(ref() is None for ref in refs)
+    assert len(refs) == 6
+    assert all(ref() is None for ref in refs)
 
 
 def test_start_and_stop_are_stored_for_the_next_start_up(queue, run):
