@@ -139,7 +139,7 @@ class TaskStore:
         )
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA synchronous = FULL")  # an acknowledged enqueue survives power loss
         conn.execute("PRAGMA foreign_keys = ON")
         return conn
 
