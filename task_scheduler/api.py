@@ -1,0 +1,321 @@
+"""The REST API under /task-scheduler: a job queue for scripts, bots and other tools.
+
+`mount(app, services, credentials)` adds the routes to Forge's FastAPI app (called from
+`on_app_started`, so they exist with or without --api and with --nowebui) and starts callback
+delivery. `create_router` builds the routes alone (tests mount it on a bare FastAPI app).
+
+Status codes: 201 created, 200/204 success, 401 bad or missing credentials (only with
+--api-auth), 404 unknown task or image, 409 the task's status forbids the action (the message
+names both), 422 invalid input naming the field. Nothing is stored when a request fails.
+Image URLs are absolute, built from the base URL of the request that asks (callbacks use the
+base URL of the request that queued the task, else of the last API request served).
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from . import api_tasks, portable, views
+from .api_auth import basic_auth
+from .api_payload import FieldError
+from .api_schemas import (
+    Cleared,
+    ClearRequest,
+    Enqueued,
+    ErrorOut,
+    ExportDocument,
+    Img2ImgRequest,
+    Imported,
+    MoveRequest,
+    QueueOut,
+    Status,
+    TaskEdit,
+    TaskOut,
+    TaskPageOut,
+    Txt2ImgRequest,
+)
+from .callbacks import CallbackSender
+from .models import TaskNotFoundError, TaskStateError
+from .services import Services
+
+log = logging.getLogger("task_scheduler")
+
+PREFIX = views.API_PREFIX
+TAG = "Task Scheduler"
+_NOT_FOUND = {404: {"model": ErrorOut, "description": "No task has this id."}}
+_CONFLICT = {409: {"model": ErrorOut, "description": "The task's status forbids this."}}
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+_IMAGE_TYPES |= {".webp": "image/webp", ".gif": "image/gif", ".bmp": "image/bmp"}
+
+
+def mount(app: FastAPI, services: Services, credentials: dict[str, str] | None) -> None:
+    """Add the routes to `app` and start callback delivery (once per services)."""
+    app.include_router(create_router(services, credentials))
+    sender = services.extras.get("callback_sender")
+    if sender is None:
+        sender = CallbackSender(
+            services.queue,
+            services.settings,
+            default_base_url=lambda: str(services.extras.get("api_base_url", "")),
+        )
+        services.extras["callback_sender"] = sender
+        sender.start()
+
+
+def shutdown(services: Services) -> None:
+    """Stop callback delivery (call from `on_script_unloaded`, before building new services)."""
+    sender = services.extras.pop("callback_sender", None)
+    if sender is not None:
+        sender.close()
+
+
+def create_router(services: Services, credentials: dict[str, str] | None = None) -> APIRouter:
+    """All /task-scheduler routes; with `credentials`, every route requires HTTP Basic auth."""
+    dependencies = [Depends(basic_auth(credentials))] if credentials is not None else []
+    responses: dict[int | str, dict[str, Any]] = {}
+    if credentials is not None:
+        responses[401] = {"model": ErrorOut, "description": "Missing or wrong credentials."}
+    router = APIRouter(prefix=PREFIX, tags=[TAG], dependencies=dependencies, responses=responses)
+    queue = services.queue
+
+    def base_url(request: Request) -> str:
+        url = str(request.base_url).rstrip("/")
+        services.extras["api_base_url"] = url
+        return url
+
+    # -- queueing ------------------------------------------------------------------------------
+
+    async def _enqueue(task_type: str, request: Request, response: Response) -> Enqueued:
+        body = await request.json()  # the raw body: stored unchanged, not the model's dump
+        url = base_url(request)
+
+        def enqueue() -> Enqueued:
+            with _http_errors():
+                task = api_tasks.enqueue(services, task_type, body, url)
+            return Enqueued(
+                id=task.id,
+                status=task.status.value,
+                task_type=task.task_type,
+                position=queue.position(task.id),
+            )
+
+        enqueued = await run_in_threadpool(enqueue)
+        response.headers["Location"] = f"{PREFIX}/tasks/{enqueued.id}"
+        return enqueued
+
+    @router.post(
+        "/queue/txt2img",
+        status_code=201,
+        response_model=Enqueued,
+        summary="Queue a txt2img task",
+        description="Takes exactly what Forge's /sdapi/v1/txt2img takes, plus `checkpoint`, "
+        "`priority`, `name` and `callback_url`. The task later runs as that sdapi call would.",
+    )
+    async def queue_txt2img(body: Txt2ImgRequest, request: Request, response: Response):
+        return await _enqueue("txt2img", request, response)
+
+    @router.post(
+        "/queue/img2img",
+        status_code=201,
+        response_model=Enqueued,
+        summary="Queue an img2img task",
+        description="Takes exactly what Forge's /sdapi/v1/img2img takes (init_images and mask "
+        "as base64), plus `checkpoint`, `priority`, `name` and `callback_url`.",
+    )
+    async def queue_img2img(body: Img2ImgRequest, request: Request, response: Response):
+        return await _enqueue("img2img", request, response)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @router.get("/queue", response_model=QueueOut, summary="Worker state, progress, pending")
+    def queue_status(
+        request: Request,
+        limit: Annotated[int, Query(ge=1, le=500, description="Pending tasks per page.")] = 50,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    ):
+        return views.queue_view(queue, services.executor, limit, offset, base_url(request))
+
+    @router.get("/tasks", response_model=TaskPageOut, summary="List and search tasks")
+    def list_tasks(
+        request: Request,
+        status: Annotated[
+            list[Status] | None, Query(description="Repeat to allow several.")
+        ] = None,
+        search: Annotated[
+            str | None, Query(max_length=1000, description="Text in name or prompts.")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    ):
+        return views.task_page_view(queue, status, search, limit, offset, base_url(request))
+
+    @router.get("/tasks/{task_id}", response_model=TaskOut, responses=_NOT_FOUND)
+    def get_task(task_id: str, request: Request):
+        """Every field of one task, params included."""
+        with _http_errors():
+            task = queue.require_task(task_id)
+        return views.task_view(
+            task, base_url=base_url(request), queue_position=queue.position(task_id), detail=True
+        )
+
+    @router.get(
+        "/tasks/{task_id}/images/{index}",
+        response_class=FileResponse,
+        responses={
+            200: {"content": {"image/png": {}}, "description": "The image file."},
+            **_NOT_FOUND,
+        },
+        summary="A result image (0-based index)",
+    )
+    def get_image(task_id: str, index: Annotated[int, Path(ge=0, le=100_000)]):
+        """Serves only the files the worker recorded for this task; no path comes from here."""
+        with _http_errors():
+            task = queue.require_task(task_id)
+        if index >= len(task.result_images):
+            raise HTTPException(404, f"task {task_id} has {len(task.result_images)} image(s)")
+        path = services.resolve_image(task.result_images[index])
+        if not os.path.isfile(path):
+            raise HTTPException(404, f"image {index} of task {task_id} no longer exists")
+        ext = os.path.splitext(path)[1].lower()
+        media_type = _IMAGE_TYPES.get(ext) or mimetypes.guess_type(path)[0]
+        return FileResponse(path, media_type=media_type or "application/octet-stream")
+
+    # -- changing ------------------------------------------------------------------------------
+
+    @router.patch(
+        "/tasks/{task_id}",
+        response_model=TaskOut,
+        responses={**_NOT_FOUND, **_CONFLICT},
+        summary="Edit a pending task",
+    )
+    def edit_task(task_id: str, edits: TaskEdit, request: Request):
+        with _http_errors():
+            task = api_tasks.edit(services, task_id, edits.model_dump(exclude_unset=True))
+        return _detail(task.id, request)
+
+    @router.post(
+        "/queue/{task_id}/cancel",
+        response_model=TaskOut,
+        responses={**_NOT_FOUND, **_CONFLICT},
+        summary="Cancel a pending task or interrupt the running one",
+    )
+    def cancel_task(task_id: str, request: Request):
+        """A pending task becomes cancelled at once; the running one is interrupted and ends
+        cancelled shortly (`cancel_requested` is true meanwhile)."""
+        with _http_errors():
+            services.executor.cancel(task_id)
+        return _detail(task_id, request)
+
+    @router.post(
+        "/tasks/{task_id}/retry",
+        status_code=201,
+        response_model=TaskOut,
+        responses={**_NOT_FOUND, **_CONFLICT},
+        summary="Queue a finished task again (as a new task)",
+    )
+    def retry_task(task_id: str, request: Request, response: Response):
+        with _http_errors():
+            task = queue.retry_task(task_id)
+        response.headers["Location"] = f"{PREFIX}/tasks/{task.id}"
+        return _detail(task.id, request)
+
+    @router.post(
+        "/tasks/{task_id}/move",
+        response_model=TaskOut,
+        responses={**_NOT_FOUND, **_CONFLICT},
+        summary="Move a pending task in the run order",
+    )
+    def move_task(task_id: str, move: MoveRequest, request: Request):
+        if (move.to is None) == (move.before is None):
+            raise _unprocessable(("body", "to"), "give exactly one of 'to' or 'before'")
+        with _http_errors(before=move.before):
+            queue.move_task(task_id, to=move.to, before=move.before)
+        return _detail(task_id, request)
+
+    @router.delete(
+        "/tasks/{task_id}",
+        status_code=204,
+        response_class=Response,
+        responses={**_NOT_FOUND, **_CONFLICT},
+        summary="Delete a task that is not running",
+    )
+    def delete_task(task_id: str):
+        with _http_errors():
+            queue.delete_task(task_id)
+        return Response(status_code=204)
+
+    @router.post("/start", response_model=QueueOut, summary="Start taking tasks")
+    def start(request: Request):
+        services.executor.start()
+        return views.queue_view(queue, services.executor, base_url=base_url(request))
+
+    @router.post("/stop", response_model=QueueOut, summary="Stop after the current task")
+    def stop(request: Request):
+        services.executor.stop()
+        return views.queue_view(queue, services.executor, base_url=base_url(request))
+
+    @router.post("/clear-completed", response_model=Cleared, summary="Delete finished tasks")
+    def clear_completed(clear: ClearRequest | None = None):
+        """Deletes completed tasks (or the given finished statuses); bookmarked ones stay."""
+        statuses = clear.statuses if clear is not None else ["completed"]
+        with _http_errors():
+            return Cleared(deleted=queue.clear_completed(statuses))
+
+    # -- moving between Forges -----------------------------------------------------------------
+
+    @router.get("/export", response_model=ExportDocument, summary="Pending tasks as JSON")
+    def export_tasks():
+        """Pending tasks in run order, their input images embedded, for POST /import."""
+        return portable.export_document(services)
+
+    @router.post(
+        "/import", status_code=201, response_model=Imported, summary="Queue exported tasks"
+    )
+    def import_tasks(document: ExportDocument, request: Request):
+        """Validates the whole document, then queues all its tasks or none."""
+        url = base_url(request)
+        with _http_errors():
+            tasks = portable.import_document(services, document, url)
+        return Imported(tasks=[views.task_view(t, base_url=url, detail=True) for t in tasks])
+
+    def _detail(task_id: str, request: Request) -> dict[str, Any]:
+        with _http_errors():
+            task = queue.require_task(task_id)
+        return views.task_view(
+            task, base_url=base_url(request), queue_position=queue.position(task_id), detail=True
+        )
+
+    return router
+
+
+@contextmanager
+def _http_errors(before: str | None = None) -> Iterator[None]:
+    """Map the queue's exceptions to status codes; `before` names the move target's id."""
+    try:
+        yield
+    except TaskNotFoundError as error:
+        if before is not None and error.task_id == before:
+            raise _unprocessable(("body", "before"), str(error)) from None
+        raise HTTPException(404, str(error)) from None
+    except TaskStateError as error:
+        raise HTTPException(409, str(error)) from None
+    except FieldError as error:
+        raise _unprocessable(("body", *error.loc), error.message) from None
+    except ValueError as error:  # the queue's own checks say "field: message"
+        field_name, sep, message = str(error).partition(": ")
+        loc = ("body", field_name) if sep else ("body",)
+        raise _unprocessable(loc, message if sep else str(error)) from None
+
+
+def _unprocessable(loc: tuple[str | int, ...], message: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors: {"detail": [{loc, msg, type}]}."""
+    return HTTPException(422, [{"loc": list(loc), "msg": message, "type": "value_error"}])

@@ -1,0 +1,100 @@
+"""What the API's write routes do, without HTTP: queue an sdapi body, edit a pending task.
+
+Everything is checked before anything is stored; errors are FieldError (bad input, with the
+field's location), TaskNotFoundError or TaskStateError, which the routes turn into 422/404/409.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import params as task_params
+from .api_payload import (
+    FieldError,
+    check_json,
+    check_names,
+    extract_images,
+    resolve_checkpoint,
+    sampler_known,
+)
+from .api_schemas import QUEUE_FIELDS
+from .callbacks import check_callback_url
+from .models import Task, TaskStateError, TaskStatus
+from .services import Services
+
+
+def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: str) -> Task:
+    """Queue an sdapi body (plus the queue's fields) as a pending task.
+
+    The body must already have passed the request model (types); this checks what the model
+    cannot: JSON sanity, names against Forge's catalog, callback URL, and images. The stored
+    payload is the body minus the queue's fields, with images replaced by file references.
+    """
+    check_json(body)
+    payload = {key: value for key, value in body.items() if key not in QUEUE_FIELDS}
+    catalog = services.catalog()
+    check_names(task_type, payload, catalog)
+    checkpoint = resolve_checkpoint(body.get("checkpoint"), catalog, ("checkpoint",))
+    overrides = payload.get("override_settings")
+    if not checkpoint and isinstance(overrides, dict):
+        # A checkpoint override is where the task runs; show it as the task's checkpoint.
+        checkpoint = resolve_checkpoint(
+            overrides.get("sd_model_checkpoint"),
+            catalog,
+            ("override_settings", "sd_model_checkpoint"),
+        )
+    callback_url = _callback_url(body.get("callback_url"))
+    extracted = extract_images(task_type, payload)
+    extracted.save(services.files)
+    task = services.queue.add_task(
+        task_type,
+        {"source": "api", "payload": extracted.payload, "base_url": base_url},
+        name=body.get("name") or "",
+        priority=body.get("priority") or 0,
+        checkpoint=checkpoint,
+        callback_url=callback_url,
+        files=extracted.names,
+    )
+    extracted.save_missing(services.files)
+    return task
+
+
+def edit(services: Services, task_id: str, edits: dict[str, Any]) -> Task:
+    """Change a pending task's common fields, name, priority, checkpoint or callback URL."""
+    check_json(edits)
+    task = services.queue.require_task(task_id)
+    if task.status != TaskStatus.PENDING:
+        raise TaskStateError(task_id, task.status.value, "edited")
+    catalog = services.catalog()
+    sampler = edits.get("sampler_name")
+    if sampler is not None and not sampler_known(sampler, catalog):
+        raise FieldError(("sampler_name",), f"unknown sampler {sampler!r}")
+    scheduler = edits.get("scheduler")
+    if scheduler is not None and scheduler not in catalog.schedulers:
+        raise FieldError(("scheduler",), f"unknown scheduler {scheduler!r}")
+    fields: dict[str, Any] = {}
+    generation = {k: v for k, v in edits.items() if k in task_params.EDITABLE_FIELDS}
+    if generation:
+        try:
+            params, script_args = task_params.apply_edits(task.params, task.script_args, generation)
+        except ValueError as error:
+            field_name, _, message = str(error).partition(": ")
+            raise FieldError((field_name,), message or str(error)) from None
+        fields.update(params=params, script_args=script_args)
+    if "checkpoint" in edits:
+        fields["checkpoint"] = resolve_checkpoint(edits["checkpoint"], catalog, ("checkpoint",))
+    if "callback_url" in edits:
+        fields["callback_url"] = _callback_url(edits["callback_url"])
+    for key in ("name", "priority"):
+        if key in edits:
+            fields[key] = edits[key]
+    if not fields:
+        return task
+    return services.queue.edit_task(task_id, **fields)
+
+
+def _callback_url(url: Any) -> str | None:
+    try:
+        return check_callback_url(url)
+    except ValueError as error:
+        raise FieldError(("callback_url",), str(error).partition(": ")[2]) from None

@@ -1,0 +1,189 @@
+"""Export pending tasks as portable JSON, and import such a document on another Forge.
+
+An export carries each task's type, params, script args, checkpoint, name, priority and
+callback URL, plus every input file the tasks use, base64-encoded once in a shared map.
+Import is plain data handling: the document is parsed as JSON, every field is checked (types,
+Forge's names, file references), file names must be the SHA-256 of their content (so a name
+can never point anywhere but the data folder), and the tasks are added all together or not at
+all. Nothing is unpickled or evaluated.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import time
+from typing import Any
+
+from pydantic import ValidationError
+
+from . import params as task_params
+from .api_payload import (
+    FILE_REF,
+    FieldError,
+    Loc,
+    check_json,
+    check_names,
+    file_refs,
+    resolve_checkpoint,
+    sampler_known,
+)
+from .api_schemas import ExportDocument, ExportedTask, Img2ImgRequest, Txt2ImgRequest
+from .callbacks import check_callback_url
+from .models import Task
+from .services import Catalog, Services
+
+_FILE_NAME = re.compile(r"[0-9a-f]{64}\.[0-9a-z]{1,8}")
+_LOCAL_PARAMS = ("base_url",)  # meaningful on this server only; not exported
+
+
+def export_document(services: Services) -> dict[str, Any]:
+    """All pending tasks in run order, with their input files embedded."""
+    tasks = services.queue.get_pending_tasks()
+    files: dict[str, str] = {}
+    exported = []
+    for task in tasks:
+        for name in task.files:
+            if name not in files and services.files.exists(name):
+                files[name] = base64.b64encode(services.files.read(name)).decode("ascii")
+        exported.append(
+            {
+                "task_type": task.task_type,
+                "params": {k: v for k, v in task.params.items() if k not in _LOCAL_PARAMS},
+                "script_args": task.script_args,
+                "checkpoint": task.checkpoint,
+                "name": task.name,
+                "priority": task.priority,
+                "callback_url": task.callback_url,
+                "files": list(task.files),
+            }
+        )
+    return {
+        "format": "sd-forge-task-scheduler",
+        "version": 1,
+        "exported_at": time.time(),
+        "tasks": exported,
+        "files": files,
+    }
+
+
+def import_document(services: Services, document: ExportDocument, base_url: str) -> list[Task]:
+    """Validate the whole document, store its files, then queue its tasks (all or none).
+
+    Raises FieldError (with a location inside the document) before anything is stored.
+    """
+    catalog = services.catalog()
+    contents = {name: _decode_file(name, data) for name, data in document.files.items()}
+    specs = [
+        _task_spec(index, entry, catalog, set(contents), base_url)
+        for index, entry in enumerate(document.tasks)
+    ]
+    used = {name: contents[name] for spec in specs for name in spec["files"]}
+    for name, data in used.items():
+        services.files.put(data, name.rsplit(".", 1)[1])
+    tasks = services.queue.add_tasks(specs)
+    for name, data in used.items():  # a concurrent delete may have removed a shared file
+        if not services.files.exists(name):
+            services.files.put(data, name.rsplit(".", 1)[1])
+    return tasks
+
+
+def _decode_file(name: str, data: str) -> bytes:
+    loc: Loc = ("files", name)
+    if not _FILE_NAME.fullmatch(name):
+        raise FieldError(loc, "file names must be '<sha256 hex>.<extension>'")
+    try:
+        content = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise FieldError(loc, "is not valid base64") from None
+    if hashlib.sha256(content).hexdigest() != name.split(".", 1)[0]:
+        raise FieldError(loc, "content does not match its name (SHA-256)")
+    return content
+
+
+def _task_spec(
+    index: int, entry: ExportedTask, catalog: Catalog, available: set[str], base_url: str
+) -> dict[str, Any]:
+    loc: Loc = ("tasks", index)
+    check_json(entry.params, (*loc, "params"), allow_file_refs=True)
+    check_json(entry.script_args, (*loc, "script_args"), allow_file_refs=True)
+    for position, name in enumerate(entry.files):
+        if name not in available:
+            raise FieldError((*loc, "files", position), f"{name!r} is not in the document's files")
+    for where in ("params", "script_args"):
+        for name in file_refs(getattr(entry, where)):
+            if name not in entry.files:
+                raise FieldError((*loc, where), f"refers to {name!r}, not one of the task's files")
+    params = _checked_params(entry, catalog, (*loc, "params"))
+    try:
+        callback_url = check_callback_url(entry.callback_url)
+    except ValueError as error:
+        raise FieldError((*loc, "callback_url"), str(error).partition(": ")[2]) from None
+    if params["source"] == "api":
+        params = {**params, "base_url": base_url}
+    return {
+        "task_type": entry.task_type,
+        "params": params,
+        "script_args": entry.script_args,
+        "checkpoint": resolve_checkpoint(entry.checkpoint, catalog, (*loc, "checkpoint")),
+        "name": entry.name,
+        "priority": entry.priority,
+        "callback_url": callback_url,
+        "files": sorted(set(entry.files)),
+    }
+
+
+def _checked_params(entry: ExportedTask, catalog: Catalog, loc: Loc) -> dict[str, Any]:
+    params = {k: v for k, v in entry.params.items() if k not in _LOCAL_PARAMS}
+    source = params.get("source")
+    if source == "api":
+        payload = params.get("payload")
+        if not isinstance(payload, dict):
+            raise FieldError((*loc, "payload"), "must be an object (an sdapi body)")
+        check_payload_types(entry.task_type, payload, (*loc, "payload"))
+        try:
+            check_names(entry.task_type, payload, catalog)
+        except FieldError as error:
+            raise FieldError((*loc, "payload", *error.loc), error.message) from None
+        return params
+    if source == "ui":
+        if not isinstance(params.get("inputs"), dict):
+            raise FieldError((*loc, "inputs"), "must be an object (the captured inputs)")
+        _check_ui_names(entry, catalog, loc)
+        return params
+    raise FieldError((*loc, "source"), "must be 'api' or 'ui'")
+
+
+def check_payload_types(task_type: str, payload: dict[str, Any], loc: Loc) -> None:
+    """Check an sdapi body's field types like the enqueue routes do (file references allowed)."""
+    model = Txt2ImgRequest if task_type == "txt2img" else Img2ImgRequest
+    try:
+        model.model_validate(_without_refs(payload))
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise FieldError((*loc, *first["loc"]), first["msg"]) from None
+
+
+def _check_ui_names(entry: ExportedTask, catalog: Catalog, loc: Loc) -> None:
+    get = task_params.get_field
+    sampler = get(entry.params, entry.script_args, "sampler_name")
+    if sampler not in (None, "") and not (
+        isinstance(sampler, str) and sampler_known(sampler, catalog)
+    ):
+        raise FieldError((*loc, "sampler_name"), f"unknown sampler {sampler!r}")
+    scheduler = get(entry.params, entry.script_args, "scheduler")
+    if scheduler not in (None, "") and scheduler not in catalog.schedulers:
+        raise FieldError((*loc, "scheduler"), f"unknown scheduler {scheduler!r}")
+
+
+def _without_refs(value: Any) -> Any:
+    """`value` with file references replaced by placeholder strings (types only matter)."""
+    if isinstance(value, dict):
+        if isinstance(value.get(FILE_REF), str):
+            return "file"
+        return {key: _without_refs(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_without_refs(child) for child in value]
+    return value

@@ -1,0 +1,151 @@
+"""Tasks and the queue as plain JSON-ready dicts: what the REST API returns.
+
+Pure functions over the queue and the worker, free of Forge and of FastAPI, so the Task Queue
+tab can show exactly what the API shows. The shapes are the response models in api_schemas.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from . import params as task_params
+from .executor import TaskExecutor
+from .models import Task, TaskStatus
+from .queue_manager import QueueManager
+
+API_PREFIX = "/task-scheduler"
+
+
+def image_url(task_id: str, index: int, base_url: str = "") -> str:
+    """URL of a task's `index`-th (0-based) result image; relative when `base_url` is ""."""
+    return f"{base_url.rstrip('/')}{API_PREFIX}/tasks/{quote(task_id, safe='')}/images/{index}"
+
+
+def task_view(
+    task: Task, *, base_url: str = "", queue_position: int | None = None, detail: bool = False
+) -> dict[str, Any]:
+    """A task for display. `detail` adds the full `params` and `script_args`."""
+    return {
+        "id": task.id,
+        "task_type": task.task_type,
+        "status": task.status.value,
+        "source": task_params.source_of(task.params),
+        "name": task.name,
+        "priority": task.priority,
+        "checkpoint": task.checkpoint,
+        "queue_position": queue_position if task.status == TaskStatus.PENDING else None,
+        "created_at": task.created_at,
+        "started_at": task.started_at,
+        "completed_at": task.completed_at,
+        "summary": task_params.summary(task.params, task.script_args),
+        "images": [image_url(task.id, n, base_url) for n in range(len(task.result_images))],
+        "infotext": task.result_info,
+        "seeds": list(task.result_seeds),
+        "error": task.error,
+        "warnings": list(task.warnings),
+        "retried_from": task.retried_from,
+        "bookmarked": task.bookmarked,
+        "callback_url": task.callback_url,
+        "callback_status": task.callback_status,
+        "cancel_requested": task.cancel_requested,
+        "files": list(task.files),
+        "params": task.params if detail else None,
+        "script_args": task.script_args if detail else None,
+    }
+
+
+def task_page_view(
+    queue: QueueManager,
+    statuses: Iterable[str] | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    base_url: str = "",
+) -> dict[str, Any]:
+    """One page of `QueueManager.list_tasks`, pending tasks carrying their run-order place."""
+    page = queue.list_tasks(statuses=statuses, search=search, limit=limit, offset=offset)
+    positions = _positions(queue, page.tasks, consecutive=not search)
+    return {
+        "tasks": [
+            task_view(task, base_url=base_url, queue_position=positions.get(task.id))
+            for task in page.tasks
+        ],
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+
+
+def queue_view(
+    queue: QueueManager,
+    executor: TaskExecutor,
+    limit: int = 50,
+    offset: int = 0,
+    base_url: str = "",
+) -> dict[str, Any]:
+    """Worker state, the running task with its progress, counts, and pending tasks in order."""
+    counts = queue.counts()
+    pending = queue.get_pending_tasks(limit=limit, offset=offset)
+    return {
+        "worker": queue.worker_state,
+        "worker_alive": executor.is_alive,
+        "running": running_view(queue, executor, base_url),
+        "counts": counts,
+        "pending": {
+            "tasks": [
+                task_view(task, base_url=base_url, queue_position=offset + index + 1)
+                for index, task in enumerate(pending)
+            ],
+            "total": counts.get(TaskStatus.PENDING.value, 0),
+            "limit": limit,
+            "offset": offset,
+        },
+    }
+
+
+def running_view(
+    queue: QueueManager, executor: TaskExecutor, base_url: str = ""
+) -> dict[str, Any] | None:
+    """The running task and its progress. A task another process runs has no progress here."""
+    current = executor.current()
+    if current is not None:
+        task = queue.get_task(current.task_id)
+        if task is not None and task.status == TaskStatus.RUNNING:
+            progress = current.progress
+            return {
+                "task": task_view(task, base_url=base_url),
+                "started_at": current.started_at,
+                "progress": {
+                    "step": progress.step,
+                    "total_steps": progress.total_steps,
+                    "images_done": progress.image,
+                    "total_images": progress.total_images,
+                    "eta_seconds": progress.eta_seconds,
+                    "text": progress.text,
+                },
+            }
+    running = queue.list_tasks(statuses=[TaskStatus.RUNNING.value], limit=1).tasks
+    if not running:
+        return None
+    task = running[0]
+    return {
+        "task": task_view(task, base_url=base_url),
+        "started_at": task.started_at or task.created_at,
+        "progress": None,
+    }
+
+
+def _positions(queue: QueueManager, tasks: list[Task], consecutive: bool) -> dict[str, int]:
+    """Run-order places of the pending tasks on a page (one query when they are consecutive)."""
+    pending = [task for task in tasks if task.status == TaskStatus.PENDING]
+    if not pending:
+        return {}
+    if consecutive:
+        first = queue.position(pending[0].id)
+        if first is None:
+            return {}
+        return {task.id: first + index for index, task in enumerate(pending)}
+    places = {task.id: queue.position(task.id) for task in pending}
+    return {task_id: place for task_id, place in places.items() if place is not None}
