@@ -1,0 +1,175 @@
+// Task Queue tab: the app. Finds the tab's mount point, lays out the parts (status, list,
+// detail), and keeps them fresh by polling a cheap version counter: the list is fetched only
+// when the queue changed. Parts: task_scheduler_{api,dom,dialogs,status,list,detail,editor}.js.
+(function (TS) {
+    "use strict";
+
+    const FAST_POLL_MS = 1000; // tab on screen
+    const BACKGROUND_POLL_MS = 4000; // another tab on screen (still notices the queue emptying)
+    const HIDDEN_POLL_MS = 15000; // browser tab hidden
+
+    class App {
+        constructor(mount) {
+            this.mount = mount;
+            this.state = {
+                view: {filter: "all", search: "", limit: 50, offset: 0},
+                selected: null,
+                seen: null,
+                status: null,
+                list: null,
+                dragging: false,
+            };
+            this.timer = null;
+            this.inFlight = false;
+            this.again = false;
+            TS.api.configure(mount);
+            this.build();
+        }
+
+        build() {
+            const {el} = TS.dom;
+            this.toasts = el("div", {className: "ts-toasts", attrs: {role: "status", "aria-live": "polite"}});
+            this.status = new TS.Status(this);
+            this.list = new TS.TaskList(this);
+            this.detail = new TS.Detail(this);
+            this.footer = el("footer", {className: "ts-footer"});
+            const body = el("div", {className: "ts-body"}, [this.list.node, this.detail.node]);
+            this.root = el("div", {className: "ts-app"}, [this.status.node, body, this.footer, this.toasts]);
+            this.mount.replaceChildren(this.root);
+        }
+
+        // Carry out an action; refresh afterwards. Resolves to the server's reply.
+        async act(request, options) {
+            const opts = options || {};
+            if (opts.confirm && this.settings().confirm_delete) {
+                const ok = await TS.dialogs.confirm(this.root, opts.confirm, opts.confirmLabel || "Delete");
+                if (!ok) return {ok: false, cancelled: true};
+            }
+            let reply;
+            try {
+                reply = await TS.api.act(request);
+            } catch (error) {
+                reply = {ok: false, error: String(error.message || error)};
+            }
+            if (!opts.quiet || !reply.ok) {
+                this.toast(reply.ok ? reply.message : reply.error, reply.ok ? "info" : "error");
+            }
+            this.refresh(true);
+            return reply;
+        }
+
+        settings() {
+            return (this.state.status && this.state.status.settings) || {};
+        }
+
+        select(taskId, options) {
+            if (this.state.selected !== taskId) {
+                this.state.selected = taskId;
+                this.list.markSelected();
+            }
+            this.detail.show(taskId, options || {});
+        }
+
+        setView(changes) {
+            Object.assign(this.state.view, changes);
+            this.refresh(true);
+        }
+
+        toast(message, kind) {
+            if (!message) return;
+            const {el} = TS.dom;
+            const note = el("div", {className: `ts-toast ts-toast-${kind || "info"}`, text: message});
+            this.toasts.append(note);
+            setTimeout(() => note.remove(), kind === "error" ? 8000 : 4000);
+        }
+
+        // Poll now; `force` also fetches the list even if the version did not move.
+        refresh(force) {
+            if (force) this.forceNext = true;
+            if (this.inFlight) {
+                this.again = true;
+                return;
+            }
+            clearTimeout(this.timer);
+            this.tick();
+        }
+
+        async tick() {
+            this.inFlight = true;
+            const force = Boolean(this.forceNext);
+            this.forceNext = false;
+            try {
+                const reply = await TS.api.poll({seen: force ? null : this.state.seen, view: this.state.view, force});
+                this.apply(reply);
+                this.mount.classList.remove("ts-offline");
+            } catch (error) {
+                this.mount.classList.add("ts-offline");
+                this.status.offline(String(error.message || error));
+            } finally {
+                this.inFlight = false;
+            }
+            if (!document.contains(this.mount)) return; // the page was rebuilt (UI reload)
+            if (this.again) {
+                this.again = false;
+                this.tick();
+                return;
+            }
+            this.timer = setTimeout(() => this.tick(), this.interval());
+        }
+
+        interval() {
+            if (document.visibilityState === "hidden") return HIDDEN_POLL_MS;
+            return this.mount.offsetParent !== null ? FAST_POLL_MS : BACKGROUND_POLL_MS;
+        }
+
+        apply(reply) {
+            if (reply.error) this.toast(reply.error, "error");
+            const previous = this.state.status;
+            if (reply.status) {
+                this.state.status = reply.status;
+                this.status.render(reply.status, previous);
+                this.list.renderCounts(reply.status.counts);
+                this.renderFooter(reply.status.settings);
+            }
+            if (reply.list) {
+                this.state.seen = reply.status.version;
+                this.state.view.offset = reply.list.offset;
+                this.state.list = reply.list;
+                this.list.render(reply.list);
+                this.detail.listChanged(reply.list);
+            }
+            this.list.renderProgress(reply.status && reply.status.current);
+        }
+
+        renderFooter(settings) {
+            const {setText} = TS.dom;
+            const days = settings.history_days;
+            const history = days > 0 ? `History kept ${days} day${days === 1 ? "" : "s"} (bookmarked and named tasks always)` : "History kept forever";
+            setText(this.footer, `Data folder: ${settings.data_dir || "(not set)"} · ${history}`);
+        }
+    }
+
+    TS.App = App;
+
+    // Forge builds the page after its scripts load, and may rebuild it (Reload UI): watch for
+    // the mount point and start one app per mount.
+    function startWhenMounted() {
+        const mount = document.getElementById("task_scheduler_app");
+        const partsLoaded = TS.api && TS.dom && TS.dialogs && TS.Status && TS.TaskList && TS.Detail && TS.Editor;
+        if (mount && partsLoaded && !mount.dataset.started) {
+            mount.dataset.started = "1";
+            TS.app = new App(mount);
+            TS.app.refresh(true);
+        }
+        setTimeout(startWhenMounted, mount ? 1000 : 200);
+    }
+
+    if (!TS.started) {
+        TS.started = true;
+        if (document.readyState === "loading") {
+            document.addEventListener("DOMContentLoaded", startWhenMounted);
+        } else {
+            startWhenMounted();
+        }
+    }
+})(window.TaskScheduler = window.TaskScheduler || {});

@@ -1,0 +1,89 @@
+// Task Queue tab: the status line (worker state, progress, queue estimate) and the controls.
+(function (TS) {
+    "use strict";
+
+    class Status {
+        constructor(app) {
+            const {el} = TS.dom;
+            this.app = app;
+            this.state = el("span", {className: "ts-state"});
+            this.progressText = el("span", {className: "ts-progress-text"});
+            this.bar = el("div", {className: "ts-bar-fill"});
+            this.progress = el("div", {className: "ts-progress", attrs: {hidden: true}}, [
+                el("div", {className: "ts-bar", attrs: {role: "progressbar", "aria-label": "Running task progress"}}, [this.bar]),
+                this.progressText,
+            ]);
+            this.estimate = el("span", {className: "ts-estimate"});
+            const button = (label, title, handler, extra) =>
+                el("button", {className: `ts-button ${extra || ""}`, text: label, title, on: {click: handler}});
+            this.startButton = button("Start", "Start running the queue", () => {
+                TS.dialogs.prepareNotifications(app.settings());
+                app.act({action: "start"});
+            }, "ts-primary");
+            this.stopButton = button("Stop", "Stop after the current task", () => app.act({action: "stop"}));
+            this.controls = el("div", {className: "ts-controls"}, [
+                this.startButton,
+                this.stopButton,
+                button("Retry failed", "Queue every failed task again", () => app.act({action: "retry_failed"})),
+                button("Clear completed", "Delete completed tasks from the history (bookmarked ones stay)", () =>
+                    app.act({action: "clear", statuses: ["completed"]}, {confirm: "Delete all completed tasks from the history?", confirmLabel: "Clear"})),
+                button("Refresh", "Reload the list now", () => app.refresh(true)),
+            ]);
+            this.node = el("header", {className: "ts-header"}, [
+                el("div", {className: "ts-status-line"}, [this.state, this.estimate]),
+                this.progress,
+                this.controls,
+            ]);
+        }
+
+        render(status, previous) {
+            const {setText, duration, toggleClass} = TS.dom;
+            const counts = status.counts;
+            const active = counts.pending + counts.running;
+            if (status.running) {
+                const total = status.session_done + active;
+                setText(this.state, `Running (${status.session_done}/${total} tasks)`);
+            } else {
+                setText(this.state, status.current ? "Stopping after the current task" : "Stopped");
+            }
+            toggleClass(this.state, "ts-is-running", status.running);
+            this.startButton.disabled = status.running;
+            this.stopButton.disabled = !status.running;
+
+            const current = status.current;
+            this.progress.hidden = !current;
+            if (current) {
+                const parts = [];
+                if (current.text) parts.push(current.text);
+                if (current.total_steps) parts.push(`Step ${current.step}/${current.total_steps}`);
+                if (current.total_images > 1) parts.push(`Image ${Math.min(current.image + 1, current.total_images)}/${current.total_images}`);
+                if (current.eta !== null && current.eta !== undefined) parts.push(`ETA ${duration(current.eta)}`);
+                setText(this.progressText, `${current.label || "Running task"} — ${parts.join(" · ")}`);
+                const share = Status.share(current);
+                this.bar.style.width = `${Math.round(share * 100)}%`;
+                this.bar.parentElement.setAttribute("aria-valuenow", String(Math.round(share * 100)));
+            }
+            const pendingText = `${counts.pending} pending`;
+            const left = status.estimate !== null && status.estimate !== undefined ? ` · about ${duration(status.estimate)} left` : "";
+            setText(this.estimate, active ? `${pendingText}${left}` : "Queue empty");
+
+            if (previous && previous.running && previous.counts.pending + previous.counts.running > 0 && active === 0 && !current) {
+                TS.dialogs.queueEmptied(this.app, status.session_done);
+            }
+        }
+
+        offline(message) {
+            TS.dom.setText(this.state, `Cannot reach the server (${message}); retrying…`);
+        }
+
+        // Share of the running task done, from steps and images.
+        static share(current) {
+            if (!current.total_steps) return 0;
+            const images = Math.max(current.total_images || 1, 1);
+            const done = (Math.min(current.image, images) + current.step / current.total_steps) / images;
+            return Math.max(0, Math.min(1, done));
+        }
+    }
+
+    TS.Status = Status;
+})(window.TaskScheduler = window.TaskScheduler || {});

@@ -1,0 +1,238 @@
+"""The tab's three calls from the browser: poll, act on tasks, and open one task.
+
+Each takes and returns JSON text (the tab's hidden Gradio textboxes carry it), so the browser
+reaches the queue only through Gradio events: they honour `--gradio-auth`, and `--api-auth`
+(which guards REST routes) does not lock the tab out. Task ids are the only references the
+browser sends; file paths never come from it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from .. import api_tasks
+from ..api_payload import FieldError
+from ..models import TaskNotFoundError, TaskStateError
+from ..queue_manager import MOVES
+from ..services import Services
+from . import editing, views
+from .infotext import infotext
+
+log = logging.getLogger("task_scheduler")
+
+MAX_IMAGES = 100  # result images the panel shows for one task
+
+
+class CommandError(ValueError):
+    """A request the tab cannot carry out; the message is shown to the user."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def poll(services: Services, request_text: str) -> str:
+    """Status every time; the list page only when the queue changed or the view did."""
+    request = _load(request_text)
+    reply: dict[str, Any] = {"status": views.status(services), "list": None}
+    if request.get("force") or request.get("seen") != reply["status"]["version"]:
+        view = request.get("view") or {}
+        try:
+            reply["list"] = views.task_list(
+                services,
+                str(view.get("filter", "all")),
+                str(view.get("search", ""))[:500],
+                _int(view.get("limit", 50), "limit"),
+                _int(view.get("offset", 0), "offset"),
+            )
+        except ValueError as error:
+            reply["error"] = str(error)
+    return _dump(reply)
+
+
+def act(services: Services, request_text: str) -> str:
+    """Carry out one user action; reply `{ok, message}` or `{ok: false, error, field}`."""
+    request = _load(request_text)
+    action = request.get("action")
+    handler = _ACTIONS.get(action) if isinstance(action, str) else None
+    if handler is None:
+        return _dump({"ok": False, "error": f"action: unknown action {action!r}"})
+    try:
+        message = handler(services, request)
+    except editing.EditError as error:
+        return _dump({"ok": False, "error": error.message, "field": error.field})
+    except CommandError as error:
+        return _dump({"ok": False, "error": str(error), "field": error.field})
+    except TaskNotFoundError:
+        return _dump({"ok": False, "error": "That task no longer exists."})
+    except TaskStateError as error:
+        return _dump(
+            {"ok": False, "error": f"The task is {error.current}; it cannot be {error.target}."}
+        )
+    except ValueError as error:
+        return _dump({"ok": False, "error": str(error)})
+    return _dump({"ok": True, "message": message})
+
+
+def open_task(services: Services, request_text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The selected-task panel's data, and its result images for the Gradio gallery output.
+
+    Images are read from the task's own record (never from the request) and only existing
+    files are handed to Gradio, which copies them to its cache and serves them.
+    """
+    request = _load(request_text)
+    task = services.queue.get_task(str(request.get("id", "")))
+    if task is None:
+        return _dump({"task": None}), []
+    images: list[tuple[str, str]] = []
+    missing = 0
+    for index, recorded in enumerate(task.result_images[:MAX_IMAGES]):
+        path = services.resolve_image(recorded)
+        if os.path.isfile(path):
+            seed = task.result_seeds[index] if index < len(task.result_seeds) else ""
+            images.append((path, f"Seed {seed}" if seed != "" else os.path.basename(path)))
+        else:
+            missing += 1
+    reply = {
+        "task": views.detail(task, services),
+        "infotext": infotext(task),
+        "images_total": len(task.result_images),
+        "images_missing": missing,
+    }
+    return _dump(reply), images
+
+
+# -- actions ---------------------------------------------------------------------------------
+
+
+def _start(services: Services, _request: dict) -> str:
+    services.executor.start()
+    return "Queue started."
+
+
+def _stop(services: Services, _request: dict) -> str:
+    services.executor.stop()
+    if services.executor.current() is not None:
+        return "The queue stops after the current task."
+    return "Queue stopped."
+
+
+def _cancel(services: Services, request: dict) -> str:
+    task = services.executor.cancel(_id(request))
+    if task.status.value == "running":
+        return "Cancelling the running task…"
+    return "Task cancelled."
+
+
+def _move(services: Services, request: dict) -> str:
+    task_id = _id(request)
+    queue = services.queue
+    if request.get("to") in MOVES:
+        queue.move_task(task_id, to=request["to"])
+    elif request.get("before"):
+        queue.move_task(task_id, before=str(request["before"]))
+    elif request.get("after"):
+        anchor = str(request["after"])
+        if anchor != task_id:
+            place = queue.position(anchor)
+            if place is None:
+                raise CommandError("The task it was dropped on is no longer pending.")
+            following = [t for t in queue.get_pending_tasks(2, place) if t.id != task_id]
+            if following:
+                queue.move_task(task_id, before=following[0].id)
+            else:
+                queue.move_task(task_id, to="bottom")
+    else:
+        raise CommandError("to: give top, bottom, up, down, or a task to move before/after")
+    return "Task moved."
+
+
+def _retry(services: Services, request: dict) -> str:
+    services.queue.retry_task(_id(request))
+    return "Task queued again."
+
+
+def _retry_failed(services: Services, _request: dict) -> str:
+    count = len(services.queue.retry_failed())
+    return f"{count} failed task{'s' if count != 1 else ''} queued again."
+
+
+def _delete(services: Services, request: dict) -> str:
+    services.queue.delete_task(_id(request))
+    return "Task deleted."
+
+
+def _clear(services: Services, request: dict) -> str:
+    statuses = request.get("statuses") or ["completed"]
+    if not isinstance(statuses, list):
+        raise CommandError("statuses: must be a list")
+    count = services.queue.clear_completed([str(s) for s in statuses])
+    return f"{count} task{'s' if count != 1 else ''} cleared."
+
+
+def _bookmark(services: Services, request: dict) -> str:
+    services.queue.set_fields(_id(request), bookmarked=bool(request.get("value")))
+    return "Bookmarked." if request.get("value") else "Bookmark removed."
+
+
+def _edit(services: Services, request: dict) -> str:
+    task = services.queue.require_task(_id(request))
+    form = request.get("fields")
+    if not isinstance(form, dict):
+        raise CommandError("fields: must be an object")
+    edits = editing.changed_edits(task, editing.parse_form(form))
+    if not edits:
+        return "Nothing changed."
+    try:
+        api_tasks.edit(services, task.id, edits)  # the same checks as the REST API's PATCH
+    except FieldError as error:
+        raise editing.EditError(str(error.loc[0]) if error.loc else "", error.message) from None
+    return "Task saved."
+
+
+_ACTIONS: dict[str, Callable[[Services, dict], str]] = {
+    "start": _start,
+    "stop": _stop,
+    "cancel": _cancel,
+    "move": _move,
+    "retry": _retry,
+    "retry_failed": _retry_failed,
+    "delete": _delete,
+    "clear": _clear,
+    "bookmark": _bookmark,
+    "edit": _edit,
+}
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _load(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise CommandError("request: must be a JSON object")
+    return data
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _id(request: dict) -> str:
+    task_id = request.get("id")
+    if not isinstance(task_id, str) or not task_id:
+        raise CommandError("id: a task id is required")
+    return task_id
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name}: must be an integer")
+    return value

@@ -1,0 +1,90 @@
+"""The Task Queue tab's Gradio side: a mount point for the front end and three hidden calls.
+
+The page itself is drawn by javascript/task_scheduler*.js into `#task_scheduler_app`. The
+front end talks to the queue only through the Gradio events registered here, by their API
+names (see API_NAMES), with `queue=False` so they answer at once even while Forge's Gradio
+queue is busy generating.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import gradio as gr
+
+from ..services import Services
+from . import commands
+
+log = logging.getLogger("task_scheduler")
+
+ELEM_ID = "task_scheduler_app"
+API_NAMES = {
+    "poll": "task_scheduler_poll",
+    "act": "task_scheduler_act",
+    "open": "task_scheduler_open",
+}
+_MOUNT_HTML = (
+    f'<div id="{ELEM_ID}" class="task-scheduler" data-api-poll="{API_NAMES["poll"]}" '
+    f'data-api-act="{API_NAMES["act"]}" data-api-open="{API_NAMES["open"]}">'
+    '<p class="ts-loading">Loading the task queue…</p></div>'
+)
+
+
+def create_tab(services: Services) -> gr.Blocks:
+    """Build the tab (call inside Forge's `on_ui_tabs`, or in any Blocks to mount it).
+
+    The front end (javascript/task_scheduler*.js and style.css) must be on the page: Forge
+    loads an extension's javascript/ folder and style.css itself.
+    """
+
+    def poll(text: str) -> str:
+        return _guard(lambda: commands.poll(services, text))
+
+    def act(text: str) -> str:
+        return _guard(lambda: commands.act(services, text))
+
+    def open_task(text: str):
+        try:
+            return commands.open_task(services, text)
+        except Exception as error:
+            log.exception("task_scheduler tab could not open a task")
+            return _error_reply(error), []
+
+    with gr.Blocks(analytics_enabled=False) as tab:
+        gr.HTML(_MOUNT_HTML)
+        with gr.Row(visible=False):
+            request = gr.Textbox(show_label=False)
+            reply = gr.Textbox(show_label=False)
+            images = gr.Gallery(show_label=False, format="png")
+            poll_button = gr.Button()
+            act_button = gr.Button()
+            open_button = gr.Button()
+        events = (
+            (poll_button, poll, [reply], "poll"),
+            (act_button, act, [reply], "act"),
+            (open_button, open_task, [reply, images], "open"),
+        )
+        for button, fn, outputs, name in events:
+            button.click(
+                fn=fn,
+                inputs=[request],
+                outputs=outputs,
+                api_name=API_NAMES[name],
+                queue=False,
+                show_progress="hidden",
+            )
+    return tab
+
+
+def _guard(call) -> str:
+    try:
+        return call()
+    except Exception as error:
+        log.exception("task_scheduler tab call failed")
+        return _error_reply(error)
+
+
+def _error_reply(error: Exception) -> str:
+    message = str(error) if isinstance(error, ValueError) else "Internal error (see Forge's log)."
+    return json.dumps({"ok": False, "error": message})

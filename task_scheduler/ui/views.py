@@ -1,0 +1,231 @@
+"""What the Task Queue tab shows, as plain JSON-ready dicts: status line, list rows, one task.
+
+Every value here is data: the browser renders it as text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from .. import params as task_params
+from ..models import Task, TaskStatus
+from ..services import Services
+
+PROMPT_EXCERPT = 160  # characters of the prompt a list row carries
+PAGE_SIZES = (25, 50, 100, 200)
+FILTERS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "queue": ("running", "pending"),
+    "history": ("completed", "failed", "cancelled"),
+    "completed": ("completed",),
+    "failed": ("failed",),
+    "cancelled": ("cancelled",),
+}
+_HIRES_FIELDS = (
+    "enable_hr",
+    "hr_scale",
+    "hr_upscaler",
+    "hr_second_pass_steps",
+    "denoising_strength",
+    "hr_resize_x",
+    "hr_resize_y",
+    "hr_checkpoint_name",
+    "hr_sampler_name",
+    "hr_scheduler",
+    "hr_prompt",
+    "hr_negative_prompt",
+)
+# Scripts every UI-captured task carries; their values are shown as regular fields.
+_BUILTIN_SCRIPTS = frozenset({"Sampler", "Seed"})
+_RECENT_FOR_SPEED = 10  # finished tasks the pending-queue estimate averages over
+
+# One token per process, so a version seen before a restart never matches a new one.
+_PROCESS_TOKEN = uuid.uuid4().hex[:8]
+
+
+def queue_version(services: Services) -> str:
+    return f"{_PROCESS_TOKEN}:{services.queue.version}"
+
+
+def status(services: Services) -> dict[str, Any]:
+    """The status line: worker state, counts, the running task's progress, queue estimate."""
+    queue, executor = services.queue, services.executor
+    counts = queue.counts()
+    settings = services.settings()
+    current = executor.current()
+    running: dict[str, Any] | None = None
+    if current is not None:
+        progress = current.progress
+        task = queue.get_task(current.task_id)
+        running = {
+            "id": current.task_id,
+            "label": _label(task) if task else "",
+            "step": progress.step,
+            "total_steps": progress.total_steps,
+            "image": progress.image,
+            "total_images": progress.total_images,
+            "eta": progress.eta_seconds,
+            "text": progress.text,
+            "elapsed": max(0.0, time.time() - current.started_at),
+        }
+    pending = counts.get("pending", 0)
+    return {
+        "version": queue_version(services),
+        "running": executor.is_running,
+        "session_done": executor.session_done,
+        "counts": counts,
+        "current": running,
+        "estimate": _estimate(services, pending, running),
+        "settings": {
+            "notify_when_empty": settings.notify_when_empty,
+            "notify_sound": settings.notify_sound,
+            "confirm_delete": settings.confirm_delete,
+            "data_dir": settings.data_dir,
+            "history_days": settings.history_days,
+        },
+    }
+
+
+def _estimate(services: Services, pending: int, running: dict[str, Any] | None) -> float | None:
+    """Seconds until the queue is empty: recent tasks' mean run time for each pending one."""
+    recent = services.queue.list_tasks(statuses=["completed"], limit=_RECENT_FOR_SPEED).tasks
+    durations = [t.completed_at - t.started_at for t in recent if t.started_at and t.completed_at]
+    left = running["eta"] if running and running["eta"] is not None else 0.0
+    if not pending:
+        return left if running else None
+    if not durations:
+        return None
+    return left + pending * (sum(durations) / len(durations))
+
+
+def task_list(
+    services: Services, view: str, search: str, limit: int, offset: int
+) -> dict[str, Any]:
+    """One page of list rows for a filter (see FILTERS) and a text search."""
+    if view not in FILTERS:
+        raise ValueError(f"filter: must be one of {', '.join(FILTERS)}")
+    if limit not in PAGE_SIZES:
+        raise ValueError(f"limit: must be one of {', '.join(map(str, PAGE_SIZES))}")
+    if offset < 0:
+        raise ValueError("offset: must not be negative")
+    queue = services.queue
+    page = queue.list_tasks(FILTERS[view] or None, search or None, limit, offset)
+    if page.total and offset >= page.total:  # the page emptied (tasks finished or were cleared)
+        offset = (page.total - 1) // limit * limit
+        page = queue.list_tasks(FILTERS[view] or None, search or None, limit, offset)
+    # Running tasks come first in a listing that includes them; pending follow in run order.
+    lists_running = "running" in (FILTERS[view] or ("running",))
+    running_before = queue.counts().get("running", 0) if lists_running else 0
+    rows = []
+    for index, task in enumerate(page.tasks):
+        place = None
+        if task.status == TaskStatus.PENDING:
+            # Without a search the page is the run order; with one, ask the queue.
+            place = queue.position(task.id) if search else offset + index + 1 - running_before
+        rows.append(row(task, place))
+    return {"rows": rows, "total": page.total, "offset": offset, "limit": limit}
+
+
+def row(task: Task, place: int | None) -> dict[str, Any]:
+    """What a list row shows for one task."""
+    field = _field_reader(task)
+    prompt = field("prompt") or ""
+    width, height = field("width"), field("height")
+    return {
+        "id": task.id,
+        "status": task.status.value,
+        "type": task.task_type,
+        "name": task.name,
+        "prompt": prompt[:PROMPT_EXCERPT],
+        "checkpoint": task.checkpoint,
+        "size": f"{width}x{height}" if width and height else "",
+        "steps": field("steps"),
+        "images": _image_count(field),
+        "place": place,
+        "priority": task.priority,
+        "created_at": task.created_at,
+        "finished_at": task.completed_at,
+        "error": (task.error or "")[:200],
+        "warnings": len(task.warnings),
+        "bookmarked": task.bookmarked,
+    }
+
+
+def detail(task: Task, services: Services) -> dict[str, Any]:
+    """Everything the selected-task panel shows (images travel separately)."""
+    field = _field_reader(task)
+    data = row(task, services.queue.position(task.id))
+    data.update(
+        {
+            "prompt": field("prompt") or "",
+            "negative_prompt": field("negative_prompt") or "",
+            "cfg_scale": field("cfg_scale"),
+            "width": field("width"),
+            "height": field("height"),
+            "sampler_name": field("sampler_name"),
+            "scheduler": field("scheduler"),
+            "seed": field("seed"),
+            "batch_size": field("batch_size"),
+            "n_iter": field("n_iter"),
+            "result_seeds": task.result_seeds,
+            "hires": {name: field(name) for name in _HIRES_FIELDS if field(name) not in (None, "")},
+            "extensions": extensions(task),
+            "warnings": list(task.warnings),
+            "error": task.error or "",
+            "source": task_params.source_of(task.params),
+            "started_at": task.started_at,
+            "retried_from": task.retried_from,
+            "callback_url": task.callback_url or "",
+            "callback_status": task.callback_status or "",
+            "result_info": task.result_info,
+        }
+    )
+    if task.status == TaskStatus.PENDING:
+        catalog = services.catalog()
+        data["choices"] = {
+            "samplers": list(catalog.samplers),
+            "schedulers": list(catalog.schedulers),
+            "checkpoints": list(catalog.checkpoints),
+        }
+    return data
+
+
+def extensions(task: Task) -> list[dict[str, Any]]:
+    """The scripts / extensions that carry arguments in this task, with those arguments."""
+    found = []
+    if task_params.source_of(task.params) == "api":
+        payload = task.params.get("payload", {})
+        if payload.get("script_name"):
+            found.append(
+                {"name": str(payload["script_name"]), "args": payload.get("script_args") or []}
+            )
+        for name, value in (payload.get("alwayson_scripts") or {}).items():
+            args = value.get("args", value) if isinstance(value, dict) else value
+            found.append({"name": str(name), "args": args})
+        return found
+    selected = task.script_args.get("selected")
+    for title, args in (task.script_args.get("scripts") or {}).items():
+        if title in _BUILTIN_SCRIPTS or not args:
+            continue
+        found.append({"name": str(title), "args": args, "selected": title == selected})
+    return found
+
+
+def _field_reader(task: Task):
+    return lambda name: task_params.get_field(task.params, task.script_args, name)
+
+
+def _image_count(field) -> int:
+    batch, count = field("batch_size"), field("n_iter")
+    batch = batch if isinstance(batch, int) and batch > 0 else 1
+    count = count if isinstance(count, int) and count > 0 else 1
+    return batch * count
+
+
+def _label(task: Task) -> str:
+    if task.name:
+        return task.name
+    prompt = task_params.get_field(task.params, task.script_args, "prompt") or ""
+    return prompt[:80]
