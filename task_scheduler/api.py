@@ -22,7 +22,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 
 from . import api_tasks, portable, views
 from .api_auth import basic_auth
@@ -84,7 +86,13 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     responses: dict[int | str, dict[str, Any]] = {}
     if credentials is not None:
         responses[401] = {"model": ErrorOut, "description": "Missing or wrong credentials."}
-    router = APIRouter(prefix=PREFIX, tags=[TAG], dependencies=dependencies, responses=responses)
+    router = APIRouter(
+        prefix=PREFIX,
+        tags=[TAG],
+        dependencies=dependencies,
+        responses=responses,
+        route_class=_ValidationSafeRoute,
+    )
     queue = services.queue
 
     def base_url(request: Request) -> str:
@@ -295,6 +303,29 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         )
 
     return router
+
+
+class _ValidationSafeRoute(APIRoute):
+    """Answers FastAPI's own 422s without echoing the input back.
+
+    FastAPI's default reply repeats each bad value; a NaN there makes the reply itself fail
+    (a 500), and a bad base64 image would be sent back whole. Scoped to our routes only.
+    """
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as error:
+                detail = [
+                    {"loc": list(e["loc"]), "msg": str(e["msg"]), "type": str(e["type"])}
+                    for e in error.errors()
+                ]
+                return JSONResponse(status_code=422, content={"detail": detail})
+
+        return route_handler
 
 
 @contextmanager

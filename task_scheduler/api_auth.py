@@ -4,13 +4,13 @@ Forge keeps no reachable reference to its own auth dependency, so the check is r
 the credentials are Forge's ``--api-auth user:pass,...`` pairs, compared in constant time.
 """
 
-from __future__ import annotations
-
+import base64
+import binascii
 import secrets
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 
@@ -41,11 +41,35 @@ def credentials_match(credentials: dict[str, str], username: str, password: str)
     return matched
 
 
+class _Utf8Basic(HTTPBasic):
+    """HTTP Basic that reads UTF-8 credentials (RFC 7617); None when absent or malformed.
+
+    FastAPI's own class only decodes ASCII, so a non-ASCII password could never match.
+    """
+
+    async def __call__(self, request: Request) -> HTTPBasicCredentials | None:
+        scheme, _, param = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(param.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return None
+        username, sep, password = decoded.partition(":")
+        if not sep:
+            return None
+        return HTTPBasicCredentials(username=username, password=password)
+
+
 def basic_auth(credentials: dict[str, str]) -> Callable[..., None]:
     """A FastAPI dependency answering 401 unless the request carries valid Basic credentials."""
-    security = HTTPBasic(auto_error=False, description="Forge's --api-auth credentials.")
+    security = _Utf8Basic(
+        scheme_name="HTTPBasic", auto_error=False, description="Forge's --api-auth credentials."
+    )
     frozen = dict(credentials)
 
+    # Annotations are evaluated now (no `from __future__ import annotations` in this module):
+    # FastAPI must see `Depends(security)`, which refers to a local.
     def require_credentials(
         given: Annotated[HTTPBasicCredentials | None, Depends(security)],
     ) -> None:
