@@ -68,6 +68,17 @@ class Switch:
 
 # -- Forge side --------------------------------------------------------------------------------
 
+_active: Switch | None = None  # the switch of the running task, while it runs
+
+
+def user_view() -> dict[str, Any]:
+    """The top bar the user sees, even while a task runs on its own top bar."""
+    now = read()
+    switch = _active
+    if switch is None:
+        return now
+    return {**now, **restore_plan(switch.before, switch.applied, now)}
+
 
 def read() -> dict[str, Any]:
     """The top bar as the user sees it now, checkpoint included."""
@@ -92,14 +103,24 @@ def apply(checkpoint: str, wanted: dict[str, Any]) -> Switch:
         target[CHECKPOINT] = checkpoint
     todo = changes(current, target)
     _check_available(todo)
-    _set(todo)
-    return Switch(before={key: current.get(key) for key in todo}, applied=todo)
+    global _active
+    switch = Switch(before={key: current.get(key) for key in todo}, applied=todo)
+    _active = switch
+    try:
+        _set(todo)
+    except Exception:
+        restore(switch)
+        raise
+    return switch
 
 
 def restore(switch: Switch) -> None:
     """Put back the user's top bar after a task (what the user changed meanwhile stays)."""
-    plan = restore_plan(switch.before, switch.applied, read())
-    _set(plan)
+    global _active
+    try:
+        _set(restore_plan(switch.before, switch.applied, read()))
+    finally:
+        _active = None
 
 
 def _check_available(todo: dict[str, Any]) -> None:

@@ -1,0 +1,195 @@
+"""Wiring the extension into Forge: one queue and one worker per process, callbacks per load.
+
+`scripts/task_scheduler.py` calls `setup()` each time Forge loads its scripts (start-up and
+every "Reload UI"). The queue, file store and database live for the whole process; Reload UI
+stops the worker (after its current task: `on_script_unloaded`) and the next load starts a new
+one once the old one has ended, keeping its started/stopped state, so there is never more than
+one worker per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from ..executor import TaskExecutor
+from ..files import FileStore
+from ..queue_manager import QueueManager
+from ..services import Services
+from . import settings as forge_settings
+from .catalog import forge_catalog
+from .host import ForgeHost
+from .queue_button import QueueButtons
+from .ui_capture import enqueue_from_ui
+
+log = logging.getLogger("task_scheduler")
+
+DB_NAME = "tasks.sqlite3"
+INPUTS_DIR = "inputs"
+REPLAY_DIR = "replay"
+TAB_TITLE = "Task Queue"
+TAB_ID = "task_scheduler"
+_DAY_SECONDS = 86400.0
+
+
+@dataclass
+class _Process:
+    """What survives Reload UI (module state: this package is imported once per process)."""
+
+    queue: QueueManager | None = None
+    files: FileStore | None = None
+    data_dir: str = ""
+    forge_cwd: str = ""
+    accepting: bool = False  # whether the last worker was taking tasks when it was unloaded
+    previous: TaskExecutor | None = None  # the unloaded worker, maybe finishing a task
+
+
+_process = _Process()
+_lock = threading.Lock()
+
+
+@dataclass
+class Extension:
+    """One script load's parts: the services handed to the API and the tab, and the buttons."""
+
+    services: Services
+    host: ForgeHost
+    buttons: QueueButtons
+
+
+def setup() -> Extension:
+    """Build this load's worker and services and register Forge callbacks."""
+    from modules import script_callbacks
+
+    with _lock:
+        first_load = _process.queue is None
+        if first_load:
+            _open_storage()
+        queue, files = _process.queue, _process.files
+        host = ForgeHost(files, os.path.join(_process.data_dir, REPLAY_DIR))
+        executor = TaskExecutor(queue, host)
+        services = Services(
+            queue=queue,
+            executor=executor,
+            files=files,
+            settings=forge_settings.read_settings,
+            catalog=forge_catalog,
+            resolve_image=_resolve_image,
+        )
+        host.extras = services.extras
+        start = forge_settings.read_settings().start_on_launch if first_load else _process.accepting
+        _launch_after(_process.previous, executor, start)
+        _process.previous = None
+
+    buttons = QueueButtons(
+        lambda tab, values, user: enqueue_from_ui(queue, files, tab, values, user)
+    )
+    extension = Extension(services, host, buttons)
+    script_callbacks.on_ui_settings(forge_settings.register_options, name="task_scheduler")
+    script_callbacks.on_after_component(buttons.after_component, name="task_scheduler")
+    script_callbacks.on_before_component(buttons.before_component, name="task_scheduler")
+    script_callbacks.on_image_saved(host.record_saved_image, name="task_scheduler")
+    script_callbacks.on_ui_tabs(lambda: _ui_tabs(extension), name="task_scheduler")
+    script_callbacks.on_app_started(
+        lambda demo, app: _app_started(extension, demo, app), name="task_scheduler"
+    )
+    script_callbacks.on_script_unloaded(lambda: _unload(extension), name="task_scheduler")
+    return extension
+
+
+def _open_storage() -> None:
+    data_dir = forge_settings.read_settings().data_dir
+    inputs = os.path.join(data_dir, INPUTS_DIR)
+    _process.data_dir = data_dir
+    _process.forge_cwd = os.getcwd()
+    _process.files = FileStore(inputs)
+    _process.queue = QueueManager(os.path.join(data_dir, DB_NAME), files_dir=inputs)
+    _process.queue.subscribe(_prune_after_finish)
+    _apply_retention()
+    log.info("task_scheduler: data folder %s", data_dir)
+
+
+def _launch_after(previous: TaskExecutor | None, executor: TaskExecutor, start: bool) -> None:
+    """Launch the new worker once the unloaded one (if any) has finished its task."""
+
+    def launch() -> None:
+        if previous is not None:
+            previous.shutdown(timeout=None)
+        executor.launch()
+        if start:
+            executor.start()
+
+    if previous is None or not previous.is_alive:
+        launch()
+    else:
+        threading.Thread(target=launch, name="task-scheduler-handover", daemon=True).start()
+
+
+def _unload(extension: Extension) -> None:
+    """Reload UI / shutdown: stop delivering callbacks and end the worker after its task."""
+    executor = extension.services.executor
+    with _lock:
+        _process.accepting = executor.is_running
+        _process.previous = executor
+    executor.shutdown(timeout=0)
+    try:
+        from .. import api
+    except ImportError:
+        return
+    api.shutdown(extension.services)
+
+
+def _ui_tabs(extension: Extension) -> list[tuple[Any, str, str]]:
+    try:
+        from .. import ui
+    except ImportError:
+        log.warning(
+            "task_scheduler: the Task Queue tab is not available (task_scheduler.ui missing)"
+        )
+        return []
+    return [(ui.create_tab(extension.services), TAB_TITLE, TAB_ID)]
+
+
+def _app_started(extension: Extension, demo: Any, app: Any) -> None:
+    if demo is not None:
+        extension.buttons.bind(demo)
+        extension.host.generate_inputs = extension.buttons.generate_inputs
+    try:
+        from .. import api
+    except ImportError:
+        log.warning("task_scheduler: the REST API is not available (task_scheduler.api missing)")
+        return
+    api.mount(app, extension.services, _credentials())
+
+
+def _credentials() -> dict[str, str] | None:
+    from modules.shared import cmd_opts
+
+    from ..api_auth import parse_api_auth
+
+    return parse_api_auth(getattr(cmd_opts, "api_auth", None))
+
+
+def _resolve_image(path: str) -> str:
+    """Result paths may be relative to Forge's working directory."""
+    if os.path.isabs(path):
+        return os.path.normpath(path)
+    return os.path.normpath(os.path.join(_process.forge_cwd or os.getcwd(), path))
+
+
+def _apply_retention() -> None:
+    queue = _process.queue
+    days = forge_settings.read_settings().history_days
+    if queue is None or days <= 0:
+        return
+    removed = queue.prune_history(days * _DAY_SECONDS)
+    if removed:
+        log.info("task_scheduler: removed %d finished tasks older than %d days", removed, days)
+
+
+def _prune_after_finish(event: str, _task_id: str) -> None:
+    if event == "finished":
+        _apply_retention()

@@ -1,0 +1,183 @@
+"""ForgeHost: runs queued tasks inside Forge the way a Generate click runs.
+
+For each task, on the worker thread: take Forge's `queue_lock` (a waiting Generate click goes
+next, nothing races the GPU), `shared.state.begin` and `progress.start_task` (Forge's progress
+API and live preview show the task), then on Forge's main thread: switch to the task's top bar,
+run the task (UI tasks through Generate's own function, API tasks through
+`replay_api.run_sdapi_task`), and restore the user's top bar. The lock is released between
+tasks. Saved images are collected through `on_image_saved`, so they are recorded even when
+"do not show images" is on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from typing import Any
+
+from ..files import FileStore
+from ..host import Progress, ProgressCallback, RunResult
+from ..models import Task
+from . import top_bar
+from .main_thread_call import call_on_main_thread
+from .outcome import ReplayOutcome
+
+log = logging.getLogger("task_scheduler")
+
+_PROGRESS_EVERY_SECONDS = 0.5
+FORGE_TASK_ID = "forge_task_id"  # Services.extras key: the running task's Forge progress id
+
+
+class ForgeHost:
+    """The real host (task_scheduler.host.Host) for the worker."""
+
+    def __init__(self, files: FileStore, work_dir: str, extras: dict[str, Any] | None = None):
+        self.files = files
+        self.work_dir = work_dir  # per-task scratch folders (uploads rebuilt for a replay)
+        self.extras = extras if extras is not None else {}
+        self.generate_inputs: dict[str, list[Any]] = {}  # set by the Queue buttons' binding
+        self._interrupt = threading.Event()
+        self._generating = threading.Event()  # set while our task holds Forge's state
+        self._saved: list[str] | None = None
+        self._saved_lock = threading.Lock()
+
+    # -- Host --------------------------------------------------------------------------------
+
+    def run(self, task: Task, on_progress: ProgressCallback) -> RunResult:
+        from modules import call_queue, progress, shared
+
+        self._interrupt.clear()
+        forge_id = progress.create_task_id("task_scheduler")
+        progress.add_task_to_queue(forge_id)
+        with call_queue.queue_lock:
+            shared.state.begin(job=forge_id)
+            progress.start_task(forge_id)
+            self.extras[FORGE_TASK_ID] = forge_id
+            self._generating.set()
+            if self._interrupt.is_set():  # cancelled while waiting for the lock
+                shared.state.interrupt()
+            with self._saved_lock:
+                self._saved = []
+            monitor = _ProgressMonitor(on_progress)
+            try:
+                if self._interrupt.is_set():
+                    outcome = ReplayOutcome()
+                else:
+                    monitor.start()
+                    outcome = call_on_main_thread(self._replay, task, forge_id)
+            except Exception:
+                if shared.state.interrupted or self._interrupt.is_set():
+                    log.info("task %s stopped by an interrupt", task.id)
+                    outcome = None
+                else:
+                    raise
+            finally:
+                monitor.stop()
+                interrupted = bool(shared.state.interrupted) or self._interrupt.is_set()
+                with self._saved_lock:
+                    saved, self._saved = self._saved or [], None
+                self._generating.clear()
+                self.extras.pop(FORGE_TASK_ID, None)
+                progress.finish_task(forge_id)
+                shared.state.end()
+                _reset_state(shared.state)
+        if outcome is None:
+            return RunResult(images=saved, interrupted=True)
+        return RunResult(
+            images=saved,
+            info=outcome.infotexts[0] if outcome.infotexts else "",
+            seeds=list(outcome.seeds),
+            warnings=list(outcome.warnings),
+            interrupted=interrupted,
+        )
+
+    def interrupt(self) -> None:
+        """Stop our task (never someone's Generate: Forge's interrupt is global)."""
+        self._interrupt.set()
+        if self._generating.is_set():
+            from modules import shared
+
+            shared.state.interrupt()
+
+    # -- on Forge's main thread ----------------------------------------------------------------
+
+    def _replay(self, task: Task, forge_id: str) -> ReplayOutcome:
+        switch = top_bar.apply(task.checkpoint, task.params.get("top_bar") or {})
+        upload_dir = os.path.join(self.work_dir, task.id)
+        try:
+            if task.params.get("source") == "api":
+                return _run_api_task(task, self.files)
+            from .replay_ui import run_ui_task
+
+            return run_ui_task(
+                task, self.files, forge_id, upload_dir, self.generate_inputs.get(task.task_type)
+            )
+        finally:
+            top_bar.restore(switch)
+            shutil.rmtree(upload_dir, ignore_errors=True)
+
+    # -- script_callbacks.on_image_saved ------------------------------------------------------
+
+    def record_saved_image(self, params: Any) -> None:
+        """Collect files Forge saves on its main thread while our task runs there."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        with self._saved_lock:
+            if self._saved is not None and getattr(params, "filename", None):
+                self._saved.append(os.path.abspath(params.filename))
+
+
+def _run_api_task(task: Task, files: FileStore) -> ReplayOutcome:
+    try:
+        from . import replay_api
+    except ImportError as error:
+        raise RuntimeError(
+            "API tasks cannot run: task_scheduler.forge.replay_api is missing"
+        ) from error
+    return replay_api.run_sdapi_task(task, files)
+
+
+def _reset_state(state: Any) -> None:
+    """What Forge resets after every Generate click (modules/call_queue.py)."""
+    state.skipped = False
+    state.interrupted = False
+    state.stopping_generation = False
+    state.job_count = 0
+    state.job = ""
+
+
+class _ProgressMonitor:
+    """Reports Forge's sampling progress to the worker while the main thread generates."""
+
+    def __init__(self, on_progress: ProgressCallback):
+        self.on_progress = on_progress
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._loop, name="task-scheduler-progress", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        from modules import shared
+
+        while not self._stop.wait(_PROGRESS_EVERY_SECONDS):
+            state = shared.state
+            self.on_progress(
+                Progress(
+                    step=int(state.sampling_step or 0),
+                    total_steps=int(state.sampling_steps or 0),
+                    image=int(state.job_no or 0),
+                    total_images=max(int(state.job_count or 0), 0),
+                    text=str(state.textinfo or ""),
+                )
+            )

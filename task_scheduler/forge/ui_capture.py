@@ -1,0 +1,63 @@
+"""What a Queue click does: capture Generate's values and the top bar into a pending task."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from ..files import FileStore
+from ..queue_manager import QueueManager
+from . import top_bar
+from .capture import capture
+from .layout import current_layout, fixed_input_names, runner
+from .values import Encoder
+
+
+def enqueue_from_ui(
+    queue: QueueManager, files: FileStore, tab: str, values: list[Any], user: str | None
+) -> str:
+    """Queue a task from the values of one Generate click; return the confirmation text.
+
+    Raises ValueError (e.g. UnstorableValueError naming the script and field) when the values
+    cannot be stored; nothing is stored then.
+    """
+    layout = current_layout(runner(tab))
+    state = top_bar.user_view()
+    captured = capture(
+        tab,
+        fixed_input_names(tab),
+        values,
+        layout,
+        Encoder(files, is_upload=is_temp_upload),
+        top_bar=top_bar.for_task(state),
+        checkpoint=str(state.get(top_bar.CHECKPOINT) or ""),
+        user=user,
+    )
+    task = queue.add_task(captured.task_type, captured.params, **captured.add_kwargs())
+    position = queue.position(task.id)
+    where = f"position {position}" if position else "the queue"
+    return f"Queued ({tab}) at {where} in the Task Queue."
+
+
+def temp_upload_folders() -> list[str]:
+    """Folders where Gradio and Forge keep uploads that vanish (Gradio's cache, Forge's temp)."""
+    folders = [os.environ.get("GRADIO_TEMP_DIR") or os.path.join(tempfile.gettempdir(), "gradio")]
+    try:
+        from modules import shared
+
+        if getattr(shared.opts, "temp_dir", ""):
+            folders.append(shared.opts.temp_dir)
+    except ImportError:
+        pass
+    return [os.path.realpath(folder) for folder in folders]
+
+
+def is_temp_upload(path: str) -> bool:
+    """Whether a string is the path of an existing file inside a temporary upload folder."""
+    if not isinstance(path, str) or not os.path.isabs(path) or len(path) > 4096:
+        return False
+    real = os.path.realpath(path)
+    return os.path.isfile(real) and any(
+        real.startswith(folder + os.sep) for folder in temp_upload_folders()
+    )
