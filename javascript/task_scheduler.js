@@ -38,7 +38,8 @@
             this.mount.replaceChildren(this.root);
         }
 
-        // Carry out an action; refresh afterwards. Resolves to the server's reply.
+        // Carry out an action and refresh. Options: confirm (question asked first when the
+        // setting says so), quiet (toast only failures), silent (no toast: the caller shows it).
         async act(request, options) {
             const opts = options || {};
             if (opts.confirm && this.settings().confirm_delete) {
@@ -51,7 +52,7 @@
             } catch (error) {
                 reply = {ok: false, error: String(error.message || error)};
             }
-            if (!opts.quiet || !reply.ok) {
+            if (!opts.silent && (!opts.quiet || !reply.ok)) {
                 this.toast(reply.ok ? reply.message : reply.error, reply.ok ? "info" : "error");
             }
             this.refresh(true);

@@ -30,6 +30,7 @@
                 const input = this.input(name, kind, task);
                 const error = el("span", {className: "ts-field-error", attrs: {id: `ts-error-${name}`, role: "alert"}});
                 input.setAttribute("aria-describedby", error.id);
+                input.setAttribute("aria-label", label);
                 input.name = name;
                 this.inputs[name] = input;
                 this.errors[name] = error;
@@ -97,7 +98,7 @@
                 return;
             }
             this.save.disabled = true;
-            const reply = await this.app.act({action: "edit", id: this.taskId, fields}, {quiet: true});
+            const reply = await this.app.act({action: "edit", id: this.taskId, fields}, {silent: true});
             this.save.disabled = false;
             if (reply.ok) {
                 this.app.toast(reply.message, "info");

@@ -149,7 +149,7 @@ class TabApp:
         self.gate.set()
         for task in self.queue.list_tasks(statuses=["running"]).tasks:
             self.queue.cancel_task(task.id)
-        _wait(lambda: self.executor.current() is None)
+        wait_until(lambda: self.executor.current() is None)
         with self.queue.store.transaction() as conn:
             conn.execute("DELETE FROM tasks")
         self.queue._notify("deleted", "*")
@@ -177,7 +177,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait(condition, timeout: float = 30.0) -> None:
+def wait_until(condition, timeout: float = 30.0) -> None:
     done = threading.Event()
     for _ in range(int(timeout / 0.02)):
         if condition():

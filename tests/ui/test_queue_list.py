@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.app import _wait
+from tests.ui.app import wait_until
 
 DASH = "\u2013"  # the page writes ranges with an en dash
 
@@ -137,7 +137,7 @@ def test_filters_and_search_narrow_the_list(screen):
     app.add("FAIL on purpose")
     app.add("castle by the sea")
     app.executor.start()
-    _wait(lambda: app.queue.counts()["pending"] == 0 and app.executor.current() is None)
+    wait_until(lambda: app.queue.counts()["pending"] == 0 and app.executor.current() is None)
     app.executor.stop()
     app.add("castle still waiting")
     screen.open()
@@ -166,7 +166,7 @@ def test_failed_tasks_show_their_error_and_can_be_retried(screen):
     app.add("FAIL one")
     app.add("FAIL two")
     app.executor.start()
-    _wait(lambda: app.queue.counts()["failed"] == 2)
+    wait_until(lambda: app.queue.counts()["failed"] == 2)
     app.executor.stop()
     screen.open()
     row = screen.row("FAIL one")
@@ -219,7 +219,7 @@ def test_clear_completed_removes_only_completed_tasks(screen):
     app.add("done one")
     app.add("FAIL stays")
     app.executor.start()
-    _wait(lambda: app.queue.counts()["pending"] == 0 and app.executor.current() is None)
+    wait_until(lambda: app.queue.counts()["pending"] == 0 and app.executor.current() is None)
     app.executor.stop()
     app.add("still pending")
     screen.open()
