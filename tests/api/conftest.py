@@ -104,12 +104,13 @@ def build_api(
 def make_api(tmp_path) -> Iterator[Callable[..., ApiUnderTest]]:
     built: list[ApiUnderTest] = []
 
-    def make(**kwargs) -> ApiUnderTest:
-        app, services, host = build_api(tmp_path, **kwargs)
+    def make(root=None, **kwargs) -> ApiUnderTest:
+        root = root or tmp_path
+        app, services, host = build_api(root, **kwargs)
         client = TestClient(app)
         if kwargs.get("credentials"):
             client.auth = ("alice", USERS["alice"])
-        under_test = ApiUnderTest(client, services, host, tmp_path)
+        under_test = ApiUnderTest(client, services, host, root)
         built.append(under_test)
         return under_test
 

@@ -1,4 +1,4 @@
-"""Queueing sdapi bodies: accepted unchanged, checked against Forge's names, images kept as files."""
+"""Queueing sdapi bodies: taken unchanged, checked against Forge's names, images kept as files."""
 
 from __future__ import annotations
 

@@ -1,0 +1,203 @@
+"""Image and import routes never read or write outside the task's own files."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import pickle
+
+import pytest
+
+from task_scheduler.api_payload import FILE_REF, restore_images
+from tests.api.conftest import png_base64
+
+BASE = "/task-scheduler"
+
+
+def finished_task(api, prompt="img", seed=1) -> dict:
+    body = {"prompt": prompt, "seed": seed}
+    task_id = api.client.post(f"{BASE}/queue/txt2img", json=body).json()["id"]
+    api.client.post(f"{BASE}/start")
+    task = api.wait_status(task_id, "completed")
+    api.client.post(f"{BASE}/stop")
+    return task
+
+
+def all_files(root) -> set[str]:
+    found = set()
+    for folder, _dirs, names in os.walk(root):
+        found.update(os.path.join(folder, name) for name in names)
+    return found
+
+
+# -- result images -----------------------------------------------------------------------------
+
+
+def test_image_route_serves_the_recorded_file(app_api):
+    task = finished_task(app_api)
+    response = app_api.client.get(task["images"][0])
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    recorded = app_api.queue.get_task(task["id"]).result_images[0]
+    with open(recorded, "rb") as handle:
+        assert response.content == handle.read()
+
+
+def test_image_route_serves_each_task_only_its_own_images(app_api):
+    first, second = finished_task(app_api, "one", 1), finished_task(app_api, "two", 2)
+    for task in (first, second):
+        with open(app_api.queue.get_task(task["id"]).result_images[0], "rb") as handle:
+            assert app_api.client.get(task["images"][0]).content == handle.read()
+    assert app_api.client.get(f"{BASE}/tasks/{first['id']}/images/1").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tasks/{id}/images/-1",
+        "/tasks/{id}/images/99999999999",
+        "/tasks/{id}/images/first",
+        "/tasks/{id}/images/0.png",
+    ],
+)
+def test_image_index_must_be_a_small_non_negative_integer(app_api, path):
+    task = finished_task(app_api)
+    response = app_api.client.get(BASE + path.format(id=task["id"]))
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "task_id", ["..%2F..%2Fetc", "%2Fetc%2Fpasswd", "..", "C:%5Cwindows", "x%00y", "{id}%2F.."]
+)
+def test_image_route_with_path_like_task_id_finds_no_task(app_api, task_id):
+    task = finished_task(app_api)
+    response = app_api.client.get(f"{BASE}/tasks/{task_id.format(id=task['id'])}/images/0")
+    assert response.status_code == 404
+
+
+def test_query_parameters_cannot_choose_the_file(app_api):
+    task = finished_task(app_api)
+    own = app_api.client.get(task["images"][0]).content
+    tricked = app_api.client.get(task["images"][0], params={"path": "/etc/passwd"})
+    assert tricked.content == own
+
+
+def test_image_deleted_from_disk_is_404(app_api):
+    task = finished_task(app_api)
+    os.remove(app_api.queue.get_task(task["id"]).result_images[0])
+    response = app_api.client.get(task["images"][0])
+    assert response.status_code == 404
+    assert "no longer exists" in response.json()["detail"]
+
+
+def test_image_of_unfinished_or_unknown_task_is_404(app_api):
+    pending = app_api.client.post(f"{BASE}/queue/txt2img", json={}).json()["id"]
+    assert app_api.client.get(f"{BASE}/tasks/{pending}/images/0").status_code == 404
+    assert app_api.client.get(f"{BASE}/tasks/ghost/images/0").status_code == 404
+
+
+# -- import ------------------------------------------------------------------------------------
+
+
+def document(files: dict[str, str], task_files: list[str], params=None) -> dict:
+    params = params or {"source": "api", "payload": {"prompt": "imported"}}
+    return {
+        "format": "sd-forge-task-scheduler",
+        "version": 1,
+        "tasks": [{"task_type": "img2img", "params": params, "files": task_files}],
+        "files": files,
+    }
+
+
+def named(data: bytes, ext="png") -> str:
+    return f"{hashlib.sha256(data).hexdigest()}.{ext}"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../escape.png",
+        "../../etc/cron.d/evil",
+        "/tmp/absolute.png",
+        "C:\\windows\\evil.png",
+        "sub/dir.png",
+        "..",
+        "a" * 64 + ".png/../../x",
+        "0" * 64 + ".png",  # a valid-looking name whose content does not match
+    ],
+)
+def test_import_refuses_file_names_that_are_not_content_hashes(app_api, tmp_path, name):
+    data = base64.b64encode(b"payload").decode()
+    before = all_files(tmp_path)
+    response = app_api.client.post(f"{BASE}/import", json=document({name: data}, [name]))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:2] == ["body", "files"]
+    assert all_files(tmp_path) == before
+    assert app_api.queue.counts()["pending"] == 0
+
+
+def test_import_refuses_references_to_files_the_task_does_not_own(app_api, tmp_path):
+    data = b"\x89PNG fake"
+    name = named(data)
+    params = {"source": "api", "payload": {"init_images": [{FILE_REF: "../../etc/passwd"}]}}
+    doc = document({name: base64.b64encode(data).decode()}, [name], params)
+    before = all_files(tmp_path)
+    response = app_api.client.post(f"{BASE}/import", json=doc)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:4] == ["body", "tasks", 0, "params"]
+    assert all_files(tmp_path) == before
+
+
+def test_import_refuses_task_files_missing_from_the_document(app_api):
+    name = named(b"elsewhere")
+    response = app_api.client.post(f"{BASE}/import", json=document({}, [name]))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:4] == ["body", "tasks", 0, "files"]
+
+
+class _Exploit:
+    """Unpickling this would create a marker file."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_import_never_unpickles_anything(app_api, tmp_path):
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_Exploit(str(marker)))
+    name = named(payload, "bin")
+    params = {"source": "api", "payload": {"prompt": base64.b64encode(payload).decode()}}
+    doc = document({name: base64.b64encode(payload).decode()}, [name], params)
+    response = app_api.client.post(f"{BASE}/import", json=doc)
+    assert response.status_code == 201
+    task_id = response.json()["tasks"][0]["id"]
+    app_api.client.post(f"{BASE}/start")
+    app_api.wait_status(task_id, "completed", "failed")
+    assert not marker.exists()
+    assert app_api.services.files.read(name) == payload
+
+
+# -- replaying references ----------------------------------------------------------------------
+
+
+def test_restore_reads_only_the_tasks_own_files(app_api):
+    own = app_api.services.files.put(b"own", "png")
+    other = app_api.services.files.put(b"other", "png")
+    payload = {"init_images": [{FILE_REF: other}]}
+    with pytest.raises(ValueError, match="not one of the task's files"):
+        restore_images(payload, app_api.services.files, allowed=[own])
+    with pytest.raises(ValueError, match="not a plain file name"):
+        restore_images({"x": {FILE_REF: "../x"}}, app_api.services.files, allowed=["../x"])
+
+
+def test_restored_images_decode_to_the_bytes_the_client_sent(app_api):
+    init = png_base64((1, 2, 3))
+    body = {"init_images": [init], "mask": "data:image/png;base64," + png_base64((9, 9, 9))}
+    task_id = app_api.client.post(f"{BASE}/queue/img2img", json=body).json()["id"]
+    task = app_api.queue.get_task(task_id)
+    restored = restore_images(task.params["payload"], app_api.services.files, task.files)
+    assert restored == body
