@@ -112,12 +112,12 @@
             add("Priority", task.priority);
             add("Steps", task.steps);
             add("CFG scale", task.cfg_scale);
-            add("Size", task.width && task.height ? `${task.width} × ${task.height}` : "");
+            add("Size", task.width && task.height ? `${task.width}x${task.height}` : "");
             add("Sampler", task.sampler_name);
             add("Scheduler", task.scheduler);
             add("Seed", task.seed);
             add("Result seeds", task.result_seeds.length ? task.result_seeds.join(", ") : "");
-            add("Batch", task.images > 1 ? `${task.n_iter || 1} × ${task.batch_size || 1}` : "");
+            add("Batch", task.images > 1 ? `${task.n_iter || 1} batches of ${task.batch_size || 1}` : "");
             add("Checkpoint", task.checkpoint || "current model");
             const hires = Object.entries(task.hires);
             if (hires.length && task.hires.enable_hr) add("Hires", hires.filter(([k]) => k !== "enable_hr").map(([k, v]) => `${k}: ${v}`).join(", "));
