@@ -59,16 +59,22 @@ _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"
 _IMAGE_TYPES |= {".webp": "image/webp", ".gif": "image/gif", ".bmp": "image/bmp"}
 
 
-def mount(app: FastAPI, services: Services, credentials: dict[str, str] | None) -> None:
-    """Add the routes to `app` and start callback delivery (once per services)."""
+def mount(
+    app: FastAPI,
+    services: Services,
+    credentials: dict[str, str] | None,
+    *,
+    callback_sender: CallbackSender | None = None,
+) -> None:
+    """Add the routes to `app` and start callback delivery (once per services).
+
+    `callback_sender` replaces the default sender (10 s timeout, 3 attempts, 1 s backoff).
+    """
     app.include_router(create_router(services, credentials))
-    sender = services.extras.get("callback_sender")
-    if sender is None:
-        sender = CallbackSender(
-            services.queue,
-            services.settings,
-            default_base_url=lambda: str(services.extras.get("api_base_url", "")),
-        )
+    if services.extras.get("callback_sender") is None:
+        sender = callback_sender or CallbackSender(services.queue, services.settings)
+        if sender.default_base_url is str:
+            sender.default_base_url = lambda: str(services.extras.get("api_base_url", ""))
         services.extras["callback_sender"] = sender
         sender.start()
 

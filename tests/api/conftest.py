@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from task_scheduler import api
+from task_scheduler.callbacks import CallbackSender
 from task_scheduler.executor import TaskExecutor
 from task_scheduler.files import FileStore
 from task_scheduler.queue_manager import QueueManager
@@ -85,6 +86,7 @@ def build_api(
     credentials: dict[str, str] | None = None,
     host: FakeHost | None = None,
     settings: Settings | None = None,
+    callback_options: dict | None = None,
 ) -> tuple[FastAPI, Services, FakeHost]:
     queue = QueueManager(tmp_path / "tasks.sqlite3", files_dir=tmp_path / "inputs")
     host = host or FakeHost(output_dir=str(tmp_path / "outputs"))
@@ -96,7 +98,9 @@ def build_api(
         catalog=lambda: CATALOG,
     )
     app = FastAPI()
-    api.mount(app, services, credentials)
+    options = {"timeout": 5.0, "attempts": 3, "backoff": 0.05, **(callback_options or {})}
+    sender = CallbackSender(queue, services.settings, **options)
+    api.mount(app, services, credentials, callback_sender=sender)
     return app, services, host
 
 

@@ -1,0 +1,194 @@
+"""Callbacks: a JSON POST on every terminal state, sent off the worker thread."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from task_scheduler.services import Settings
+from tests.api.conftest import WAIT
+
+BASE = "/task-scheduler"
+
+
+class Receiver:
+    """A local HTTP server that records callback bodies and answers with `statuses` in turn."""
+
+    def __init__(self, statuses=(200,), hold: threading.Event | None = None):
+        self.bodies: list[dict] = []
+        self.statuses = list(statuses)
+        self.hold = hold
+        self.holding = threading.Event()
+        self.received = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                body = json.loads(self.rfile.read(length))
+                if receiver.hold is not None:
+                    receiver.holding.set()
+                    receiver.hold.wait(WAIT)
+                status = (
+                    receiver.statuses.pop(0)
+                    if len(receiver.statuses) > 1
+                    else (receiver.statuses[0])
+                )
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                with receiver.received:
+                    receiver.bodies.append(body)
+                    receiver.received.notify_all()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait_for(self, count: int) -> list[dict]:
+        with self.received:
+            assert self.received.wait_for(lambda: len(self.bodies) >= count, WAIT)
+            return list(self.bodies)
+
+    def close(self):
+        if self.hold is not None:
+            self.hold.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
+
+
+def dead_url() -> str:
+    """A local port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hook"
+
+
+def enqueue(api, **body) -> str:
+    return api.client.post(f"{BASE}/queue/txt2img", json=body).json()["id"]
+
+
+def wait_callback_status(api, task_id: str) -> str:
+    api.wait_for(
+        lambda: api.queue.get_task(task_id).callback_status is not None,
+        f"callback outcome of {task_id}",
+    )
+    return api.queue.get_task(task_id).callback_status
+
+
+def test_completed_task_posts_id_status_image_urls_and_infotext(app_api, receiver):
+    task_id = enqueue(app_api, prompt="hello", callback_url=receiver.url)
+    app_api.client.post(f"{BASE}/start")
+    body = receiver.wait_for(1)[0]
+    assert (body["task_id"], body["status"], body["error"]) == (task_id, "completed", None)
+    assert body["infotext"].startswith("hello")
+    assert body["images"] == [f"http://testserver{BASE}/tasks/{task_id}/images/0"]
+    assert app_api.client.get(body["images"][0]).status_code == 200
+    assert wait_callback_status(app_api, task_id).startswith("delivered (HTTP 200")
+
+
+def test_failed_and_cancelled_tasks_post_their_outcome(app_api, receiver):
+    failed = enqueue(app_api, prompt="FAIL now", callback_url=receiver.url)
+    cancelled = enqueue(app_api, prompt="never", callback_url=receiver.url)
+    app_api.client.post(f"{BASE}/queue/{cancelled}/cancel")
+    app_api.client.post(f"{BASE}/start")
+    bodies = {body["task_id"]: body for body in receiver.wait_for(2)}
+    assert bodies[cancelled]["status"] == "cancelled"
+    assert bodies[failed]["status"] == "failed"
+    assert "generation failed" in bodies[failed]["error"]
+    assert bodies[failed]["images"] == []
+
+
+def test_default_callback_url_from_settings_is_used(make_api, receiver):
+    api = make_api(settings=Settings(callback_url=receiver.url))
+    task_id = enqueue(api, prompt="default hook")
+    api.client.post(f"{BASE}/start")
+    assert receiver.wait_for(1)[0]["task_id"] == task_id
+
+
+def test_no_callback_without_url(app_api):
+    task_id = enqueue(app_api, prompt="quiet")
+    app_api.client.post(f"{BASE}/start")
+    app_api.wait_status(task_id, "completed")
+    assert app_api.queue.get_task(task_id).callback_status is None
+
+
+def test_dead_receiver_failure_is_recorded_on_the_task(app_api):
+    task_id = enqueue(app_api, prompt="x", callback_url=dead_url())
+    app_api.client.post(f"{BASE}/start")
+    outcome = wait_callback_status(app_api, task_id)
+    assert outcome.startswith("failed after 3 attempts: ConnectError")
+    shown = app_api.client.get(f"{BASE}/tasks/{task_id}").json()["callback_status"]
+    assert shown == outcome
+
+
+def test_server_error_is_retried_then_delivered(make_api):
+    flaky = Receiver(statuses=(500, 503, 200))
+    try:
+        api = make_api()
+        task_id = enqueue(api, prompt="x", callback_url=flaky.url)
+        api.client.post(f"{BASE}/start")
+        assert wait_callback_status(api, task_id) == "delivered (HTTP 200, attempt 3)"
+        assert len(flaky.wait_for(3)) == 3
+    finally:
+        flaky.close()
+
+
+def test_receiver_that_always_fails_is_given_up_after_the_attempts(make_api):
+    broken = Receiver(statuses=(500,))
+    try:
+        api = make_api()
+        task_id = enqueue(api, prompt="x", callback_url=broken.url)
+        api.client.post(f"{BASE}/start")
+        assert wait_callback_status(api, task_id) == "failed after 3 attempts: HTTP 500"
+    finally:
+        broken.close()
+
+
+def test_hanging_receiver_never_stalls_the_queue(make_api):
+    hold = threading.Event()
+    stuck = Receiver(hold=hold)
+    try:
+        api = make_api(callback_options={"timeout": WAIT, "attempts": 1})
+        ids = [enqueue(api, prompt=f"t{i}", callback_url=stuck.url) for i in range(4)]
+        api.client.post(f"{BASE}/start")
+        assert stuck.holding.wait(WAIT)
+        for task_id in ids:  # all finish while the first callback is still held open
+            api.wait_status(task_id, "completed")
+        assert not hold.is_set()
+        assert stuck.bodies == []
+        hold.set()
+        assert len(stuck.wait_for(4)) == 4
+        for task_id in ids:
+            assert wait_callback_status(api, task_id).startswith("delivered")
+    finally:
+        stuck.close()
+
+
+def test_unreachable_receiver_timeout_is_recorded(make_api):
+    hold = threading.Event()
+    silent = Receiver(hold=hold)
+    try:
+        api = make_api(callback_options={"timeout": 0.2, "attempts": 2})
+        task_id = enqueue(api, prompt="x", callback_url=silent.url)
+        api.client.post(f"{BASE}/start")
+        assert wait_callback_status(api, task_id).startswith("failed after 2 attempts: ReadTimeout")
+    finally:
+        silent.close()
