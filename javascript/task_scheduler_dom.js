@@ -63,7 +63,8 @@
 
     function duration(seconds) {
         if (seconds === null || seconds === undefined || !isFinite(seconds)) return "";
-        const total = Math.max(0, Math.round(seconds));
+        if (seconds < 1) return "under 1s";
+        const total = Math.round(seconds);
         const h = Math.floor(total / 3600);
         const m = Math.floor((total % 3600) / 60);
         const s = total % 60;
