@@ -11,8 +11,6 @@ import hashlib
 import os
 import tempfile
 
-from .queue_manager import check_file_name
-
 
 class FileStore:
     """Plain files in one folder; names are `<sha256>.<ext>`, never paths."""
@@ -45,3 +43,16 @@ class FileStore:
 
     def exists(self, name: str) -> bool:
         return os.path.isfile(self.path(name))
+
+
+def check_file_name(name: str) -> str:
+    """Input files are plain names inside the data folder: no directories, no way out."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or name in (".", "..")
+        or any(sep in name for sep in ("/", "\\", "\0", "\n"))
+        or ":" in name
+    ):
+        raise ValueError(f"files: {name!r} is not a plain file name")
+    return name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 
 def process_alive(pid: int) -> bool:
@@ -46,3 +47,14 @@ def _windows_process_alive(pid: int) -> bool:  # pragma: no cover - exercised on
         return code.value == still_active
     finally:
         kernel32.CloseHandle(handle)
+
+
+def claim_is_alive(claimed_by: str | None) -> bool:
+    """Whether the process that claimed a task still runs (on this machine)."""
+    if not claimed_by:
+        return False
+    host, _, rest = claimed_by.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    return process_alive(int(pid_text))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .db import HISTORY, PENDING, TaskStore
+from .files import check_file_name
 from .models import (
     SHUTDOWN_ERROR,
     TASK_TYPES,
@@ -29,7 +30,8 @@ from .models import (
     TaskStatus,
     check_transition,
 )
-from .process_liveness import process_alive
+from .process_liveness import claim_is_alive
+from .run_order import place_new, target_place
 
 log = logging.getLogger("task_scheduler")
 
@@ -100,7 +102,7 @@ class QueueManager:
         """Queue a new pending task at the end of its priority (or first, with `front`)."""
         task = self._new_task(task_type, params, fields)
         with self.store.transaction() as conn:
-            self._place_new(conn, task, front)
+            place_new(self.store, conn, task, front)
             self.store.insert(conn, task)
         self._notify("added", task.id)
         return task
@@ -113,7 +115,7 @@ class QueueManager:
             tasks.append(self._new_task(spec.pop("task_type"), spec.pop("params"), spec))
         with self.store.transaction() as conn:
             for task in tasks:
-                self._place_new(conn, task, front=False)
+                place_new(self.store, conn, task, front=False)
                 self.store.insert(conn, task)
         for task in tasks:
             self._notify("added", task.id)
@@ -131,13 +133,6 @@ class QueueManager:
         for name in fields.get("files", ()):
             check_file_name(name)
         return Task(task_type=task_type, params=params, **fields)
-
-    def _place_new(self, conn: sqlite3.Connection, task: Task, front: bool) -> None:
-        head = self._neighbour(conn, None, before=False) if front else None
-        if head is not None:
-            task.priority, task.position = head[1], head[2] - 1
-        else:
-            task.position = self.store.max_position(conn) + 1
 
     def get_task(self, task_id: str) -> Task | None:
         return self.store.get(task_id)
@@ -259,7 +254,7 @@ class QueueManager:
                 "SELECT id, claimed_by FROM tasks WHERE status = 'running'"
             ).fetchall()
             for task_id, claimed_by in rows:
-                if _claim_is_alive(claimed_by):
+                if claim_is_alive(claimed_by):
                     continue
                 self.store.update(
                     conn,
@@ -309,7 +304,7 @@ class QueueManager:
                 files=old.files,
                 retried_from=old.id,
             )
-            self._place_new(conn, task, front=False)
+            place_new(self.store, conn, task, front=False)
             self.store.insert(conn, task)
         self._notify("added", task.id)
         return task
@@ -399,81 +394,12 @@ class QueueManager:
             raise ValueError(f"to: must be one of {', '.join(MOVES)}")
         with self.store.transaction() as conn:
             task = self._pending(conn, task_id, "moved")
-            place = self._target_place(conn, task, to, before)
+            place = target_place(self.store, conn, task, to, before)
             if place is not None:
                 self.store.update(conn, task_id, {"priority": place[0], "position": place[1]})
             task = self.store.get(task_id, conn)
         self._notify("updated", task_id)
         return task
-
-    def _target_place(
-        self, conn: sqlite3.Connection, task: Task, to: str | None, before: str | None
-    ) -> tuple[int, float] | None:
-        """(priority, position) where the move puts the task; None when it stays."""
-        if before is not None:
-            if before == task.id:
-                return None
-            anchor = self._pending(conn, before, "used as a move target")
-            return self._slot(conn, task.id, (anchor.id, anchor.priority, anchor.position), True)
-        if to == "top":
-            head = self._neighbour(conn, None, before=False, exclude=task.id)
-            return None if head is None else (head[1], head[2] - 1)
-        if to == "bottom":
-            tail = self._neighbour(conn, None, before=True, exclude=task.id)
-            return None if tail is None else (tail[1], tail[2] + 1)
-        me = (task.id, task.priority, task.position)
-        other = self._neighbour(conn, me, before=(to == "up"), exclude=task.id)
-        if other is None:
-            return None
-        return self._slot(conn, task.id, other, to == "up")
-
-    def _slot(
-        self,
-        conn: sqlite3.Connection,
-        task_id: str,
-        anchor: tuple[str, int, float],
-        before: bool,
-    ) -> tuple[int, float]:
-        """A position right before (or after) `anchor` within the anchor's priority."""
-        _, priority, position = anchor
-        other = self._neighbour(conn, anchor, before=before, exclude=task_id)
-        if other is None or other[1] != priority:
-            return priority, position - 1 if before else position + 1
-        middle = (position + other[2]) / 2
-        if middle in (position, other[2]):  # float precision exhausted: respace and retry
-            self._respace(conn, priority)
-            fresh = self.store.get(anchor[0], conn)
-            return self._slot(conn, task_id, (fresh.id, fresh.priority, fresh.position), before)
-        return priority, middle
-
-    def _neighbour(
-        self,
-        conn: sqlite3.Connection,
-        anchor: tuple[str, int, float] | None,
-        before: bool,
-        exclude: str | None = None,
-    ) -> tuple[str, int, float] | None:
-        """The pending task right before/after `anchor` in run order (or the last/first)."""
-        where, args = f"{PENDING} AND t.id != ?", [exclude or ""]
-        if anchor is not None:
-            where += f" AND (t.priority, t.position) {'<' if before else '>'} (?, ?)"
-            args += [anchor[1], anchor[2]]
-        order = "t.priority DESC, t.position DESC" if before else "t.priority, t.position"
-        return conn.execute(
-            f"SELECT t.id, t.priority, t.position FROM tasks t {where} ORDER BY {order} LIMIT 1",
-            args,
-        ).fetchone()
-
-    def _respace(self, conn: sqlite3.Connection, priority: int) -> None:
-        rows = conn.execute(
-            f"SELECT t.id FROM tasks t {PENDING} AND t.priority = ? ORDER BY t.position",
-            (priority,),
-        ).fetchall()
-        start = self.store.max_position(conn) + 1
-        conn.executemany(
-            "UPDATE tasks SET position = ? WHERE id = ?",
-            [(start + index, task_id) for index, (task_id,) in enumerate(rows)],
-        )
 
     # -- worker state ------------------------------------------------------------------------
 
@@ -515,30 +441,6 @@ class QueueManager:
                 log.exception("could not remove task input file %s", name)
 
 
-def check_file_name(name: str) -> str:
-    """Input files are plain names inside the data folder: no directories, no way out."""
-    if (
-        not isinstance(name, str)
-        or not name
-        or name in (".", "..")
-        or any(sep in name for sep in ("/", "\\", "\0", "\n"))
-        or ":" in name
-    ):
-        raise ValueError(f"files: {name!r} is not a plain file name")
-    return name
-
-
 def _check_priority(priority: Any) -> None:
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise ValueError("priority: must be an integer")
-
-
-def _claim_is_alive(claimed_by: str | None) -> bool:
-    """Whether the process that claimed a task still runs (on this machine)."""
-    if not claimed_by:
-        return False
-    host, _, rest = claimed_by.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    return process_alive(int(pid_text))
