@@ -23,7 +23,8 @@ expect.set_options(timeout=15_000)
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "tests/ui/" in str(item.fspath).replace(os.sep, "/") and "forge" not in item.keywords:
+        uses_browser = {"browser", "screen", "forge_page"} & set(item.fixturenames)
+        if uses_browser and "tests/ui/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.browser)
 
 

@@ -1,0 +1,137 @@
+"""The Task Queue tab inside a real Forge (needs FORGE_DIR; see tests/forge_env/SETUP.md).
+
+Proves: the tab renders in Forge's page with Forge's scripts and theme; "Send to txt2img" fills
+txt2img's fields through Forge's own paste; the progress bar moves while a queued task runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.integration.forge_process import ForgeProcess, forge_dir, install_extension
+from tests.ui.conftest import ARTIFACTS, CHROMIUM
+
+pytestmark = [
+    pytest.mark.forge,
+    pytest.mark.skipif(not os.environ.get("FORGE_DIR"), reason="needs a real Forge (FORGE_DIR)"),
+]
+
+LOAD_TIMEOUT = 120_000  # Forge's page is large and the machine has two cores
+RUN_TIMEOUT = 600_000  # first image includes loading the checkpoint on the CPU
+
+
+@pytest.fixture(scope="module")
+def forge(tmp_path_factory):
+    root = forge_dir()
+    install_extension(root)
+    checkpoint = root / "models" / "Stable-diffusion" / "randA.safetensors"
+    process = ForgeProcess(
+        root, tmp_path_factory.mktemp("forge-ui"), {}, ["--ckpt", str(checkpoint)]
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def forge_page(forge):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda r: r.abort())
+        page = context.new_page()
+        page.goto(forge.url, timeout=LOAD_TIMEOUT)
+        expect(page.locator("#txt2img_prompt textarea")).to_be_visible(timeout=LOAD_TIMEOUT)
+        yield page
+        browser.close()
+
+
+def _open_tab(page) -> None:
+    page.locator("#tabs > .tab-nav button", has_text="Task Queue").click()
+    expect(page.locator("#task_scheduler_app .ts-app")).to_be_visible(timeout=LOAD_TIMEOUT)
+
+
+def _enqueue(forge, **body) -> str:
+    response = forge.api("POST", "/task-scheduler/queue/txt2img", json=body)
+    assert response.status_code in (200, 201), response.text
+    return response.json()["id"]
+
+
+def test_the_tab_renders_inside_forge(forge_page):
+    _open_tab(forge_page)
+    expect(forge_page.locator("#task_scheduler_app .ts-state")).to_have_text("Stopped")
+    expect(forge_page.locator("#task_scheduler_app .ts-footer")).to_contain_text("Data folder:")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    forge_page.screenshot(path=str(ARTIFACTS / "forge-tab.png"))
+
+
+def test_send_to_txt2img_fills_the_txt2img_fields(forge, forge_page):
+    _enqueue(
+        forge,
+        prompt="a lighthouse on a cliff",
+        negative_prompt="fog, blur",
+        steps=7,
+        cfg_scale=4.5,
+        seed=4242,
+        width=320,
+        height=256,
+        sampler_name="Euler",
+        scheduler="Karras",
+    )
+    page = forge_page
+    _open_tab(page)
+    row = page.locator(".ts-rows > .ts-row", has_text="a lighthouse on a cliff")
+    row.click()
+    page.locator(".ts-detail-actions").get_by_role("button", name="Send to txt2img").click()
+    expect(page.locator("#txt2img_prompt textarea")).to_be_visible()
+    expect(page.locator("#txt2img_prompt textarea")).to_have_value("a lighthouse on a cliff")
+    expect(page.locator("#txt2img_neg_prompt textarea")).to_have_value("fog, blur")
+    expect(page.locator("#txt2img_steps input[type=number]")).to_have_value("7")
+    expect(page.locator("#txt2img_cfg_scale input[type=number]")).to_have_value("4.5")
+    expect(page.locator("#txt2img_width input[type=number]")).to_have_value("320")
+    expect(page.locator("#txt2img_height input[type=number]")).to_have_value("256")
+    expect(page.locator("#txt2img_seed input")).to_have_value("4242")
+    expect(page.locator("#txt2img_sampling input")).to_have_value("Euler")
+    expect(page.locator("#txt2img_scheduler input")).to_have_value("Karras")
+    page.screenshot(path=str(ARTIFACTS / "forge-sent-to-txt2img.png"))
+
+
+BAR = "document.querySelector('#task_scheduler_app .ts-progress .ts-bar-fill')"
+
+
+def test_the_progress_bar_moves_while_a_queued_task_runs(forge, forge_page):
+    task_id = _enqueue(forge, prompt="a small red boat", steps=40, width=64, height=64, seed=7)
+    page = forge_page
+    _open_tab(page)
+    page.locator("#task_scheduler_app").get_by_role("button", name="Start", exact=True).click()
+    page.wait_for_function(
+        f"() => {{ const f = {BAR}; return f && parseFloat(f.style.width) > 0; }}",
+        timeout=RUN_TIMEOUT,
+    )
+    first = page.evaluate(f"() => parseFloat({BAR}.style.width)")
+    expect(page.locator("#task_scheduler_app .ts-progress-text")).to_contain_text("Step ")
+    page.screenshot(path=str(ARTIFACTS / "forge-progress.png"))
+    page.wait_for_function(
+        f"(first) => {{ const f = {BAR}; return f && parseFloat(f.style.width) > first; }}",
+        arg=first,
+        timeout=RUN_TIMEOUT,
+    )
+    task = forge.wait_finished(task_id)
+    assert task.status.value == "completed", task.error
+    row = page.locator(".ts-rows > .ts-row", has_text="a small red boat")
+    expect(row.locator(".ts-status-badge")).to_have_text("Completed", timeout=RUN_TIMEOUT)
+    row.click()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#task_scheduler_app .ts-thumb img');"
+        " return i && i.complete && i.naturalWidth === 64; }",
+        timeout=LOAD_TIMEOUT,
+    )
