@@ -81,7 +81,7 @@ def setup() -> Extension:
         )
         host.extras = services.extras
         start = forge_settings.read_settings().start_on_launch if first_load else _process.accepting
-        _launch_after(_process.previous, executor, start)
+        launch_after(_process.previous, executor, start)
         _process.previous = None
 
     buttons = QueueButtons(
@@ -112,7 +112,7 @@ def _open_storage() -> None:
     log.info("task_scheduler: data folder %s", data_dir)
 
 
-def _launch_after(previous: TaskExecutor | None, executor: TaskExecutor, start: bool) -> None:
+def launch_after(previous: TaskExecutor | None, executor: TaskExecutor, start: bool) -> None:
     """Launch the new worker once the unloaded one (if any) has finished its task."""
 
     def launch() -> None:
@@ -181,13 +181,18 @@ def _resolve_image(path: str) -> str:
 
 
 def _apply_retention() -> None:
-    queue = _process.queue
-    days = forge_settings.read_settings().history_days
-    if queue is None or days <= 0:
-        return
+    if _process.queue is not None:
+        apply_retention(_process.queue, forge_settings.read_settings().history_days)
+
+
+def apply_retention(queue: QueueManager, days: int) -> int:
+    """Delete finished tasks older than `days` (0 keeps everything); return how many."""
+    if days <= 0:
+        return 0
     removed = queue.prune_history(days * _DAY_SECONDS)
     if removed:
         log.info("task_scheduler: removed %d finished tasks older than %d days", removed, days)
+    return removed
 
 
 def _prune_after_finish(event: str, _task_id: str) -> None:

@@ -1,0 +1,112 @@
+"""Real-Forge fixtures: skipped cleanly unless FORGE_DIR points at a Forge checkout.
+
+Forge is launched by tests/forge_env/launch_forge.sh (CPU only, 127.0.0.1, a free port) with a
+settings file of its own, so the extension's data folder and Forge's output folders are
+temporary. See tests/forge_env/SETUP.md for building that Forge and its random checkpoints.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .forge_process import ForgeProcess, forge_dir, install_extension
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "integration"
+
+
+def pytest_collection_modifyitems(items):
+    forge = forge_dir()
+    for item in items:
+        if "tests/integration/" not in str(item.fspath).replace(os.sep, "/"):
+            continue
+        item.add_marker(pytest.mark.forge)
+        item.add_marker(pytest.mark.browser)
+        if forge is None:
+            item.add_marker(pytest.mark.skip(reason="FORGE_DIR is not set (needs a real Forge)"))
+        elif not (forge / "launch.py").is_file():
+            item.add_marker(pytest.mark.skip(reason=f"FORGE_DIR={forge} is not a Forge checkout"))
+
+
+def checkpoint(name: str) -> str:
+    forge = forge_dir()
+    assert forge is not None
+    path = forge / "models" / "Stable-diffusion" / f"{name}.safetensors"
+    if not path.is_file():
+        pytest.fail(f"missing test checkpoint {path} (see tests/forge_env/SETUP.md)")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def forge_root() -> Path:
+    forge = forge_dir()
+    assert forge is not None
+    install_extension(forge)
+    return forge
+
+
+@pytest.fixture(scope="session")
+def running_forge(forge_root, tmp_path_factory):
+    """A Forge on checkpoint randA whose queue runs as soon as a task is queued."""
+    forge = ForgeProcess(
+        forge_root,
+        tmp_path_factory.mktemp("forge"),
+        {"task_scheduler_start_on_launch": True},
+        ["--ckpt", checkpoint("randA")],
+    )
+    try:
+        yield forge.start()
+    finally:
+        forge.stop()
+
+
+@pytest.fixture
+def forge_factory(forge_root, tmp_path):
+    """Build Forges that a test starts, kills and restarts itself (stopped afterwards)."""
+    made: list[ForgeProcess] = []
+
+    def make(settings: dict, args: list[str]) -> ForgeProcess:
+        forge = ForgeProcess(forge_root, tmp_path / f"forge{len(made)}", settings, args)
+        made.append(forge)
+        return forge
+
+    yield make
+    for forge in made:
+        forge.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Debian's Chromium is required at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1600, "height": 1200})
+    page = context.new_page()
+    yield page
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.rep_call = report
