@@ -64,6 +64,8 @@ class CallbackSender:
     - ``max_waiting``: callbacks queued beyond this are dropped (and the task says so).
     - ``default_base_url``: gives the prefix of image URLs for tasks that carry none (tasks
       queued in the UI): the API passes the base URL of the last request it served.
+
+    A task's own `callback_url` wins; API tasks without one use Settings.callback_url.
     """
 
     def __init__(
@@ -113,7 +115,9 @@ class CallbackSender:
         task = self.queue.get_task(task_id)
         if task is None:
             return
-        url = task.callback_url or self.settings().callback_url
+        url = task.callback_url
+        if not url and task.params.get("source") == "api":  # the setting is for API tasks
+            url = self.settings().callback_url
         if not url:
             return
         base_url = str(task.params.get("base_url") or self.default_base_url())

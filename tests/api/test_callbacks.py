@@ -123,6 +123,26 @@ def test_default_callback_url_from_settings_is_used(make_api, receiver):
     assert receiver.wait_for(1)[0]["task_id"] == task_id
 
 
+def test_default_callback_url_is_not_used_for_ui_tasks(make_api, receiver):
+    api = make_api(settings=Settings(callback_url=receiver.url))
+    ui_task = api.queue.add_task("txt2img", {"source": "ui", "inputs": {"prompt": "from ui"}})
+    api_task = enqueue(api, prompt="from api")
+    api.client.post(f"{BASE}/start")
+    assert [body["task_id"] for body in receiver.wait_for(1)] == [api_task]
+    api.wait_status(ui_task.id, "completed")
+    assert api.queue.get_task(ui_task.id).callback_status is None
+
+
+def test_ui_task_with_its_own_callback_url_gets_relative_or_last_seen_image_urls(app_api, receiver):
+    app_api.client.get(f"{BASE}/queue")  # the API has seen a request: its base URL is known
+    task = app_api.queue.add_task(
+        "txt2img", {"source": "ui", "inputs": {"prompt": "ui"}}, callback_url=receiver.url
+    )
+    app_api.client.post(f"{BASE}/start")
+    body = receiver.wait_for(1)[0]
+    assert body["images"] == [f"http://testserver{BASE}/tasks/{task.id}/images/0"]
+
+
 def test_no_callback_without_url(app_api):
     task_id = enqueue(app_api, prompt="quiet")
     app_api.client.post(f"{BASE}/start")
