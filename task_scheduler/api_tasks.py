@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from . import params as task_params
 from .api_payload import (
     FieldError,
@@ -17,7 +19,7 @@ from .api_payload import (
     resolve_checkpoint,
     sampler_known,
 )
-from .api_schemas import QUEUE_FIELDS
+from .api_schemas import QUEUE_FIELDS, QueueFields
 from .callbacks import check_callback_url
 from .models import Task, TaskStateError, TaskStatus
 from .services import Services
@@ -31,10 +33,15 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
     payload is the body minus the queue's fields, with images replaced by file references.
     """
     check_json(body)
+    try:  # the queue's own fields, typed (e.g. "priority": "3" becomes 3, as the docs say)
+        extras = QueueFields.model_validate({k: body[k] for k in QUEUE_FIELDS if k in body})
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise FieldError(tuple(first["loc"]), first["msg"]) from None
     payload = {key: value for key, value in body.items() if key not in QUEUE_FIELDS}
     catalog = services.catalog()
     check_names(task_type, payload, catalog)
-    checkpoint = resolve_checkpoint(body.get("checkpoint"), catalog, ("checkpoint",))
+    checkpoint = resolve_checkpoint(extras.checkpoint, catalog, ("checkpoint",))
     overrides = payload.get("override_settings")
     if not checkpoint and isinstance(overrides, dict):
         # A checkpoint override is where the task runs; show it as the task's checkpoint.
@@ -43,14 +50,14 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
             catalog,
             ("override_settings", "sd_model_checkpoint"),
         )
-    callback_url = _callback_url(body.get("callback_url"))
+    callback_url = _callback_url(extras.callback_url)
     extracted = extract_images(task_type, payload)
     extracted.save(services.files)
     task = services.queue.add_task(
         task_type,
         {"source": "api", "payload": extracted.payload, "base_url": base_url},
-        name=body.get("name") or "",
-        priority=body.get("priority") or 0,
+        name=extras.name,
+        priority=extras.priority,
         checkpoint=checkpoint,
         callback_url=callback_url,
         files=extracted.names,

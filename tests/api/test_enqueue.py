@@ -73,6 +73,12 @@ def test_string_numbers_are_accepted_as_forge_accepts_them(app_api):
     assert response.status_code == 201
 
 
+def test_queue_fields_are_typed_like_the_docs_say(app_api):
+    body = {"prompt": "x", "priority": "3", "name": "typed"}
+    task_id = app_api.client.post(TXT2IMG, json=body).json()["id"]
+    assert app_api.queue.get_task(task_id).priority == 3
+
+
 def test_sampler_with_scheduler_suffix_is_accepted_like_sdapi(app_api):
     response = app_api.client.post(TXT2IMG, json={"sampler_name": "DPM++ 2M Karras"})
     assert response.status_code == 201
