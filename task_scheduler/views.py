@@ -147,5 +147,9 @@ def _positions(queue: QueueManager, tasks: list[Task], consecutive: bool) -> dic
         if first is None:
             return {}
         return {task.id: first + index for index, task in enumerate(pending)}
-    places = {task.id: queue.position(task.id) for task in pending}
-    return {task_id: place for task_id, place in places.items() if place is not None}
+    if len(pending) <= 3:
+        places = {task.id: queue.position(task.id) for task in pending}
+        return {task_id: place for task_id, place in places.items() if place is not None}
+    wanted = {task.id for task in pending}  # scattered (a search): one pass over the run order
+    order = queue.store.pending_order()
+    return {row[0]: index + 1 for index, row in enumerate(order) if row[0] in wanted}
