@@ -83,6 +83,10 @@ class ForgeProcess:
             "outdir_txt2img_grids": str(self.outputs / "txt2img-grids"),
             "outdir_img2img_grids": str(self.outputs / "img2img-grids"),
             "outdir_save": str(self.outputs / "saved"),
+            # Forge hides a gzip of the infotext in the alpha channel by default; gzip stamps
+            # the current time, so even two Generate clicks differ there. Plain RGB PNGs keep
+            # "identical pixels" a strict, meaningful check (the infotext is compared as text).
+            "stealth_pnginfo_option": "None",
             **settings,
         }
         self.args = args
