@@ -118,7 +118,7 @@ def test_the_progress_bar_moves_while_a_queued_task_runs(forge, forge_page):
     page.locator("#task_scheduler_app").get_by_role("button", name="Stop", exact=True).click()
 
 
-def test_send_to_txt2img_fills_the_txt2img_fields(forge, forge_page):
+def test_send_to_txt2img_and_img2img_fill_their_fields(forge, forge_page):
     task_id = _enqueue(
         forge,
         prompt="a lighthouse on a cliff",
@@ -147,4 +147,10 @@ def test_send_to_txt2img_fills_the_txt2img_fields(forge, forge_page):
     expect(page.locator("#txt2img_sampling input")).to_have_value("Euler")
     expect(page.locator("#txt2img_scheduler input")).to_have_value("Karras")
     page.screenshot(path=str(ARTIFACTS / "forge-sent-to-txt2img.png"))
+    _open_tab(page)
+    page.locator(".ts-detail-actions").get_by_role("button", name="Send to img2img").click()
+    expect(page.locator("#img2img_prompt textarea")).to_be_visible()
+    expect(page.locator("#img2img_prompt textarea")).to_have_value("a lighthouse on a cliff")
+    expect(page.locator("#img2img_steps input[type=number]")).to_have_value("7")
+    expect(page.locator("#img2img_seed input")).to_have_value("4242")
     forge.api("DELETE", f"/task-scheduler/tasks/{task_id}")
