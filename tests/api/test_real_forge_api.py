@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
-from tests.integration.forge_process import ForgeProcess, forge_dir, install_extension
+from tests.integration.forge_process import (
+    ForgeProcess,
+    forge_dir,
+    install_extension,
+    wait_until,
+)
 
 pytestmark = pytest.mark.forge
 
@@ -182,3 +190,73 @@ def test_docs_page_is_served(forge):
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
     assert Path(forge.log_path).exists()
+
+
+def test_callback_from_real_forge_carries_fetchable_image_urls(forge):
+    received: list[dict] = []
+    arrived = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+            arrived.set()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        body = {"prompt": "a teapot", "seed": 5, "steps": 2, "width": 64, "height": 64}
+        task = queue_and_run(forge, "txt2img", {**body, "callback_url": hook})
+        assert arrived.wait(TIMEOUT)
+        callback = received[0]
+        assert (callback["task_id"], callback["status"]) == (task["id"], "completed")
+        assert callback["images"] == task["images"]
+        assert httpx.get(callback["images"][0], timeout=60).status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_nowebui_with_api_auth_protects_routes_and_runs_the_queue(tmp_path):
+    install_extension(FORGE)
+    checkpoint = FORGE / "models" / "Stable-diffusion" / "randA.safetensors"
+    process = ForgeProcess(
+        FORGE,
+        tmp_path / "forge-nowebui",
+        {"task_scheduler_start_on_launch": True},
+        ["--ckpt", str(checkpoint), "--nowebui", "--api-auth", "alice:s3cret,bob:other"],
+    )
+    try:
+        process.start()
+        url = f"{process.url}{BASE}/queue"
+        wait_until(lambda: _answers(url), 120, "the API-only server to answer")
+        assert httpx.get(url, timeout=60).status_code == 401
+        assert httpx.get(url, auth=("alice", "wrong"), timeout=60).status_code == 401
+        body = {"prompt": "api only", "seed": 3, "steps": 2, "width": 64, "height": 64}
+        response = httpx.post(
+            f"{process.url}{BASE}/queue/txt2img", json=body, auth=("bob", "other"), timeout=60
+        )
+        assert response.status_code == 201, response.text
+        finished = process.wait_finished(response.json()["id"], TIMEOUT)
+        assert finished.status.value == "completed", finished.error
+        image = httpx.get(
+            f"{process.url}{BASE}/tasks/{finished.id}/images/0", auth=("alice", "s3cret"),
+            timeout=60,
+        )  # fmt: skip
+        assert image.status_code == 200
+        assert image.headers["content-type"].startswith("image/")
+    finally:
+        process.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=5)
+    except httpx.HTTPError:
+        return False
+    return True
