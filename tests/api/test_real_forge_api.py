@@ -136,6 +136,21 @@ def test_webuiapi_inpaint_payload_queues_unchanged_and_gives_the_sdapi_image(for
     assert task["infotext"] == direct.info["infotexts"][0]
 
 
+def test_webuiapi_selectable_script_payload_gives_the_sdapi_images(forge, client):
+    direct = client.txt2img(
+        prompt="a cube|red|shiny", seed=99, width=64, height=64,
+        script_name="prompt matrix", script_args=[False, False, "positive", "comma", 0],
+    )  # fmt: skip
+    _url, body = client.sent[-1]
+    task = queue_and_run(forge, "txt2img", body)
+    assert task["status"] == "completed", task["error"]
+    queued = [result_image(forge, task, n) for n in range(len(task["images"]))]
+    assert len(direct.images) == 5  # the matrix grid, then 4 combinations
+    for expected in direct.images:  # every image sdapi returned was also saved for the task
+        assert any(same_pixels(expected, image) for image in queued)
+    assert task["infotext"] == direct.info["infotexts"][0]
+
+
 def test_unknown_sampler_is_refused_with_422_on_real_forge(forge):
     response = forge.api("POST", f"{BASE}/queue/txt2img", json={"sampler_name": "Nonexistent"})
     assert response.status_code == 422
