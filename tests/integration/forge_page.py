@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -30,7 +31,9 @@ class ForgePage:
         expect(self.page.locator(f"#{tab}_generate")).to_be_visible()
 
     def img2img_mode(self, label: str) -> None:
-        self.page.locator("#mode_img2img > .tab-nav button", has_text=label).first.click()
+        button = self.page.locator("#mode_img2img > .tab-nav button", has_text=label).first
+        button.click()
+        expect(button).to_have_class(re.compile(r"\bselected\b"))
 
     # -- settings --------------------------------------------------------------------------
 

@@ -92,18 +92,18 @@ def test_queued_txt2img_with_hires_fix_matches_generate_exactly(forge_page):
 
 def test_queued_img2img_matches_generate_exactly(forge_page, pictures):
     forge_page.tab("img2img")
+    forge_page.paste_parameters("img2img", IMG2IMG)  # (this also switches to the img2img mode)
     forge_page.img2img_mode("img2img")
     forge_page.upload_canvas("img2img_image", pictures["init"])
-    forge_page.paste_parameters("img2img", IMG2IMG)
     assert_queue_matches_generate(forge_page, "img2img", "Seed: 99")
 
 
 def test_queued_inpaint_upload_matches_generate_exactly(forge_page, pictures):
     forge_page.tab("img2img")
+    forge_page.paste_parameters("img2img", INPAINT)  # first: pasting switches to img2img mode
     forge_page.img2img_mode("Inpaint upload")
     forge_page.upload_image("img_inpaint_base", pictures["init"])
     forge_page.upload_image("img_inpaint_mask", pictures["mask"])
-    forge_page.paste_parameters("img2img", INPAINT)
     assert_queue_matches_generate(forge_page, "img2img", "Seed: 77")
 
 
