@@ -105,6 +105,10 @@ def _run(tab: str, payload: dict[str, Any]) -> ReplayOutcome:
     )
 
     warnings = []
+    requested = request.sampler_name or request.sampler_index
+    if requested and requested != sampler and not requested.startswith(sampler + " "):
+        # sdapi swaps an unknown name (an alias, say) for the default sampler without a word
+        warnings.append(f"Forge does not know sampler {requested!r}; it used {sampler!r}.")
     if not opts.samples_save:
         warnings.append(
             "Forge's 'Always save all generated images' is off: the results were not saved."

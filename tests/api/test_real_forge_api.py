@@ -151,6 +151,13 @@ def test_webuiapi_selectable_script_payload_gives_the_sdapi_images(forge, client
     assert task["infotext"] == direct.info["infotexts"][0]
 
 
+def test_sampler_alias_that_sdapi_would_swap_silently_leaves_a_warning(forge):
+    body = {"prompt": "alias", "sampler_name": "k_euler_a", "steps": 2, "width": 64, "height": 64}
+    task = queue_and_run(forge, "txt2img", body)
+    assert task["status"] == "completed", task["error"]
+    assert any("k_euler_a" in warning for warning in task["warnings"])
+
+
 def test_unknown_sampler_is_refused_with_422_on_real_forge(forge):
     response = forge.api("POST", f"{BASE}/queue/txt2img", json={"sampler_name": "Nonexistent"})
     assert response.status_code == 422
