@@ -1,5 +1,6 @@
-"""Reload UI while a queued task runs: the task finishes, the queue keeps running, and the
-process never has more than one worker (the new one starts after the old one stopped)."""
+"""Reload UI while a queued task runs: Forge interrupts the generation (as it does a Generate
+click's), the queue keeps running with the next task, and the process never has more than one
+worker: the new one starts only after the old one stopped."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ STARTED = "task scheduler worker started"
 STOPPED = "task scheduler worker stopped"
 
 
-def test_reload_ui_finishes_the_running_task_and_keeps_exactly_one_worker(forge_factory, browser):
+def test_reload_ui_keeps_the_queue_running_with_exactly_one_worker(forge_factory, browser):
     forge = forge_factory(
         {"task_scheduler_start_on_launch": True},
         ["--ckpt", checkpoint("randA"), "--loglevel", "INFO"],
@@ -25,8 +26,10 @@ def test_reload_ui_finishes_the_running_task_and_keeps_exactly_one_worker(forge_
     context = browser.new_context(viewport={"width": 1600, "height": 1200})
     try:
         forge_page = ForgePage(context.new_page(), forge).open()
-        forge_page.paste_parameters("txt2img", f"before the reload\nSteps: 30, Seed: 1, {SETTINGS}")
+        forge_page.paste_parameters("txt2img", f"during the reload\nSteps: 40, Seed: 1, {SETTINGS}")
         _, running = forge_page.queue("txt2img")
+        forge_page.paste_parameters("txt2img", f"next in line\nSteps: 2, Seed: 2, {SETTINGS}")
+        _, waiting = forge_page.queue("txt2img")
         wait_until(lambda: forge.task(running).status == TaskStatus.RUNNING, 600, "the task to run")
 
         page = forge_page.page
@@ -34,9 +37,11 @@ def test_reload_ui_finishes_the_running_task_and_keeps_exactly_one_worker(forge_
         page.locator("#settings_restart_gradio").click()
         wait_until(lambda: forge.log_text().count(READY_LINE) == 2, START_TIMEOUT, "Reload UI")
 
-        assert forge.wait_finished(running).status == TaskStatus.COMPLETED
+        # Forge's Reload UI interrupts whatever generates, a queued task as a Generate click
+        assert forge.wait_finished(running).status == TaskStatus.CANCELLED
+        assert forge.wait_finished(waiting).status == TaskStatus.COMPLETED
         forge_page = ForgePage(context.new_page(), forge).open()
-        forge_page.paste_parameters("txt2img", f"after the reload\nSteps: 2, Seed: 2, {SETTINGS}")
+        forge_page.paste_parameters("txt2img", f"after the reload\nSteps: 2, Seed: 3, {SETTINGS}")
         _, after = forge_page.queue("txt2img")
         assert forge.wait_finished(after).status == TaskStatus.COMPLETED
         expect(forge_page.page.locator("#txt2img_queue")).to_be_visible()
@@ -44,4 +49,4 @@ def test_reload_ui_finishes_the_running_task_and_keeps_exactly_one_worker(forge_
         context.close()
 
     events = [line for line in forge.log_text().splitlines() if line.endswith((STARTED, STOPPED))]
-    assert [e.endswith(STARTED) for e in events] == [True, False, True]
+    assert [event.endswith(STARTED) for event in events] == [True, False, True]
