@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from .forge_page import ForgePage
 from .forge_process import ForgeProcess, forge_dir, install_extension
 
 CHROMIUM = "/usr/bin/chromium"
@@ -110,3 +113,23 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call":
         item.rep_call = report
+
+
+@pytest.fixture
+def forge_page(page, running_forge) -> ForgePage:
+    """Forge's page, opened on the shared running Forge."""
+    return ForgePage(page, running_forge).open()
+
+
+@pytest.fixture(scope="session")
+def pictures(tmp_path_factory) -> dict[str, Path]:
+    """Small deterministic input images: two 64x64 pictures and a square inpaint mask."""
+    folder = tmp_path_factory.mktemp("pictures")
+    y, x = np.mgrid[0:64, 0:64]
+    rgb = np.stack([x * 4, y * 4, (x + y) * 2], axis=-1).astype(np.uint8)
+    Image.fromarray(rgb, "RGB").save(folder / "init.png")
+    Image.fromarray(255 - rgb, "RGB").save(folder / "second.png")
+    mask = np.zeros((64, 64), dtype=np.uint8)
+    mask[16:48, 16:48] = 255
+    Image.fromarray(mask, "L").convert("RGBA").save(folder / "mask.png")
+    return {name: folder / f"{name}.png" for name in ("init", "second", "mask")}

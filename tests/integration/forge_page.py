@@ -76,8 +76,8 @@ class ForgePage:
 
     # -- the two buttons -------------------------------------------------------------------
 
-    def generate(self, tab: str, marker: str) -> tuple[str, Path]:
-        """Press Generate and wait; return the infotext shown and the one file it saved."""
+    def generate(self, tab: str, marker: str, count: int = 1) -> tuple[str, list[Path]]:
+        """Press Generate and wait; return the infotext shown and the `count` files it saved."""
         outdir = self.forge.outputs / tab
         before = set(outdir.rglob("*.png")) if outdir.exists() else set()
         self.page.locator(f"#{tab}_generate").click()
@@ -85,8 +85,21 @@ class ForgePage:
         expect(info).to_contain_text(marker, timeout=GENERATE_TIMEOUT_MS)
         expect(self.page.locator(f"#{tab}_interrupt")).to_be_hidden(timeout=GENERATE_TIMEOUT_MS)
         saved = sorted(set(outdir.rglob("*.png")) - before)
-        assert len(saved) == 1, f"Generate saved {saved}"
-        return info.inner_text().strip(), saved[0]
+        assert len(saved) == count, f"Generate saved {saved}"
+        return info.inner_text().strip(), saved
+
+    def draw(self, elem_id: str, points: list[tuple[float, float]]) -> None:
+        """Draw one stroke on a ForgeCanvas, points given as fractions of the image area."""
+        canvas = self.page.locator(f"#{elem_id} img.forge-image")
+        box = canvas.bounding_box()
+        assert box is not None, f"#{elem_id} shows no image"
+        mouse = self.page.mouse
+        x0, y0 = points[0]
+        mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+        mouse.down()
+        for x, y in points[1:]:
+            mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=8)
+        mouse.up()
 
     def queue(self, tab: str) -> tuple[str, str]:
         """Press Queue; return the confirmation text and the id of the task it stored."""

@@ -8,16 +8,11 @@ script that launch_forge.sh installs (Forge's VAE encoder otherwise uses an unse
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
 from task_scheduler.models import TaskStatus
 
-from .forge_page import ForgePage
+from .identity import assert_queue_matches_generate
 
 TXT2IMG = (
     "a red house by a lake\n"
@@ -38,51 +33,6 @@ INPAINT = (
     "Steps: 2, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 5, Seed: 77, Size: 64x64, "
     "Denoising strength: 0.75, Mask blur: 2"
 )
-
-
-@pytest.fixture
-def forge_page(page, running_forge) -> ForgePage:
-    return ForgePage(page, running_forge).open()
-
-
-@pytest.fixture(scope="module")
-def pictures(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("pictures")
-    y, x = np.mgrid[0:64, 0:64]
-    rgb = np.stack([x * 4, y * 4, (x + y) * 2], axis=-1).astype(np.uint8)
-    Image.fromarray(rgb, "RGB").save(folder / "init.png")
-    mask = np.zeros((64, 64), dtype=np.uint8)
-    mask[16:48, 16:48] = 255
-    Image.fromarray(mask, "L").convert("RGBA").save(folder / "mask.png")
-    return {"init": folder / "init.png", "mask": folder / "mask.png"}
-
-
-def pixels(path: str | Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGBA"))
-
-
-def png_parameters(path: str | Path) -> str:
-    with Image.open(path) as image:
-        return image.info.get("parameters", "")
-
-
-def assert_queue_matches_generate(forge_page: ForgePage, tab: str, marker: str) -> None:
-    generated_info, generated_file = forge_page.generate(tab, marker)
-    message, task_id = forge_page.queue(tab)
-    assert "position" in message
-
-    task = forge_page.forge.wait_finished(task_id)
-
-    assert task.status == TaskStatus.COMPLETED, task.error
-    assert task.warnings == []
-    assert task.result_info == generated_info
-    assert len(task.result_images) == 1
-    queued_file = Path(task.result_images[0])
-    assert queued_file != generated_file
-    assert queued_file.parent == generated_file.parent  # saved where Generate saves
-    assert png_parameters(queued_file) == png_parameters(generated_file) == generated_info
-    np.testing.assert_array_equal(pixels(queued_file), pixels(generated_file))
 
 
 def test_queued_txt2img_with_hires_fix_matches_generate_exactly(forge_page):
