@@ -83,11 +83,10 @@ def edit(services: Services, task_id: str, edits: dict[str, Any]) -> Task:
     generation = {k: v for k, v in edits.items() if k in task_params.EDITABLE_FIELDS}
     if generation:
         try:
-            params, script_args = task_params.apply_edits(task.params, task.script_args, generation)
+            task_params.apply_edits(task.params, task.script_args, generation)  # check first
         except ValueError as error:
             field_name, _, message = str(error).partition(": ")
             raise FieldError((field_name,), message or str(error)) from None
-        fields.update(params=params, script_args=script_args)
     if "checkpoint" in edits:
         fields["checkpoint"] = resolve_checkpoint(edits["checkpoint"], catalog, ("checkpoint",))
     if "callback_url" in edits:
@@ -95,9 +94,9 @@ def edit(services: Services, task_id: str, edits: dict[str, Any]) -> Task:
     for key in ("name", "priority"):
         if key in edits:
             fields[key] = edits[key]
-    if not fields:
+    if not fields and not generation:
         return task
-    return services.queue.edit_task(task_id, **fields)
+    return services.queue.edit_task(task_id, generation=generation, **fields)
 
 
 def _callback_url(url: Any) -> str | None:

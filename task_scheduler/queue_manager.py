@@ -30,6 +30,7 @@ from .models import (
     TaskStatus,
     check_transition,
 )
+from .params import apply_edits
 from .process_liveness import claim_is_alive
 from .run_order import place_new, target_place
 
@@ -356,8 +357,14 @@ class QueueManager:
             self._notify("deleted", ids[0] if len(ids) == 1 else "*")
         return len(ids)
 
-    def edit_task(self, task_id: str, **fields: Any) -> Task:
-        """Change a pending task's settings (name, priority, checkpoint, params, script args)."""
+    def edit_task(
+        self, task_id: str, generation: dict[str, Any] | None = None, **fields: Any
+    ) -> Task:
+        """Change a pending task's settings (name, priority, checkpoint, params, script args).
+
+        `generation` edits common fields (prompt, steps, seed ... see params.EDITABLE_FIELDS)
+        on the task as stored at that moment, so two concurrent edits never undo each other.
+        """
         unknown = set(fields) - EDIT_FIELDS
         if unknown:
             raise ValueError(f"{sorted(unknown)[0]}: not an editable task field")
@@ -367,6 +374,12 @@ class QueueManager:
             task = self._locked(conn, task_id)
             if task.status != TaskStatus.PENDING:
                 raise TaskStateError(task_id, task.status.value, "edited")
+            if generation:
+                fields["params"], fields["script_args"] = apply_edits(
+                    fields.get("params", task.params),
+                    fields.get("script_args", task.script_args),
+                    generation,
+                )
             self.store.update(conn, task_id, fields)
             task = self.store.get(task_id, conn)
         self._notify("updated", task_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -317,3 +318,32 @@ def test_worker_state_is_remembered_across_reopening(db_path):
     assert queue.worker_state == "stopped"
     queue.worker_state = "running"
     assert QueueManager(db_path).worker_state == "running"
+
+
+def test_concurrent_edits_of_different_fields_both_survive(queue):
+    task = queue.add_task("txt2img", api_params("old", steps=20))
+    barrier = threading.Barrier(2)
+
+    def edit(change):
+        barrier.wait()
+        queue.edit_task(task.id, generation=change)
+
+    threads = [
+        threading.Thread(target=edit, args=({"prompt": "new prompt"},)),
+        threading.Thread(target=edit, args=({"steps": 7},)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    payload = queue.get_task(task.id).params["payload"]
+    assert (payload["prompt"], payload["steps"]) == ("new prompt", 7)
+    assert queue.list_tasks(search="new prompt").total == 1
+
+
+def test_a_generation_edit_of_the_wrong_type_changes_nothing(queue):
+    task = queue.add_task("txt2img", api_params("keep", steps=20))
+    with pytest.raises(ValueError, match="steps"):
+        queue.edit_task(task.id, generation={"steps": "many"}, name="renamed")
+    stored = queue.get_task(task.id)
+    assert (stored.name, stored.params["payload"]["steps"]) == ("", 20)
