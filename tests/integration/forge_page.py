@@ -62,12 +62,17 @@ class ForgePage:
         component.locator("input[type=file]").set_input_files(str(image))
         expect(component.locator("img")).to_be_visible(timeout=60_000)
 
+    def pick(self, dropdown: str, option: str) -> None:
+        """Choose the first option containing `option` in a Gradio dropdown (a CSS selector)."""
+        box = self.page.locator(f"{dropdown} input").first
+        box.click()
+        box.fill(option)
+        self.page.locator("ul.options li", has_text=option).first.click()
+        expect(box).to_have_value(re.compile(re.escape(option)))
+
     def select_checkpoint(self, name: str) -> None:
         """Pick a checkpoint in the top bar and wait until Forge has taken it."""
-        box = self.page.locator(".model_selection input").first
-        box.click()
-        box.fill(name)
-        self.page.locator("ul.options li", has_text=name).first.click()
+        self.pick(".model_selection", name)
         wait_until(
             lambda: str(self.forge.option("sd_model_checkpoint")).startswith(name),
             120,

@@ -87,6 +87,7 @@ class ForgeProcess:
             # the current time, so even two Generate clicks differ there. Plain RGB PNGs keep
             # "identical pixels" a strict, meaningful check (the infotext is compared as text).
             "stealth_pnginfo_option": "None",
+            "hires_fix_show_sampler": True,  # shows the hires checkpoint / sampler choices
             **settings,
         }
         self.args = args

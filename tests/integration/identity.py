@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from task_scheduler.models import TaskStatus
+from task_scheduler.models import Task, TaskStatus
 
 from .forge_page import ForgePage
 
@@ -24,7 +24,7 @@ def png_parameters(path: str | Path) -> str:
 
 def assert_queue_matches_generate(
     forge_page: ForgePage, tab: str, marker: str, count: int = 1
-) -> None:
+) -> Task:
     """Press Generate, then Queue with the same page state, run the task, compare.
 
     Same infotext (page vs task, and in the PNGs), same pixels (mode, size and every value),
@@ -49,3 +49,4 @@ def assert_queue_matches_generate(
         assert (actual.shape, actual.dtype) == (expected.shape, expected.dtype)
         np.testing.assert_array_equal(actual, expected)
     assert png_parameters(queued[0]) == generated_info
+    return task

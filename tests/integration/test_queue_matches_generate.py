@@ -40,6 +40,16 @@ def test_queued_txt2img_with_hires_fix_matches_generate_exactly(forge_page):
     assert_queue_matches_generate(forge_page, "txt2img", "Seed: 1234")
 
 
+def test_queued_txt2img_with_its_own_hires_checkpoint_matches_generate_exactly(forge_page):
+    forge_page.select_checkpoint("randA")
+    forge_page.paste_parameters("txt2img", TXT2IMG.replace("Seed: 1234", "Seed: 1236"))
+    forge_page.pick("#hr_checkpoint", "randB")
+    task = assert_queue_matches_generate(forge_page, "txt2img", "Seed: 1236")
+    assert "Hires checkpoint: randB" in task.result_info
+    assert "Model: randA," in task.result_info
+    assert str(forge_page.forge.option("sd_model_checkpoint")).startswith("randA")
+
+
 def test_queued_img2img_matches_generate_exactly(forge_page, pictures):
     forge_page.tab("img2img")
     forge_page.paste_parameters("img2img", IMG2IMG)  # (this also switches to the img2img mode)
