@@ -38,6 +38,11 @@ def run_ui_task(
     for fixed inputs the task does not carry), None when the web UI is not running."""
     tab = task.task_type
     script_runner = runner(tab)
+    if not script_runner.scripts:
+        raise RuntimeError(
+            "this task was queued from the web UI and needs Forge's web UI to run "
+            "(Forge was started with --nowebui)"
+        )
     layout = current_layout(script_runner)
     names = fixed_input_names(tab)
     fixed_defaults = _fixed_defaults(names, generate_inputs)

@@ -79,3 +79,20 @@ def test_results_are_recorded_with_do_not_show_images_on_and_random_seeds_resolv
     (seed,) = task.result_seeds
     assert seed != -1
     assert f"Seed: {seed}," in task.result_info
+
+
+def test_settings_section_offers_every_setting_and_the_data_folder_is_used(running_forge):
+    options = running_forge.api("GET", "/sdapi/v1/options").json()
+    for field in (
+        "start_on_launch",
+        "history_days",
+        "notify_when_empty",
+        "notify_sound",
+        "callback_url",
+        "confirm_delete",
+        "data_dir",
+    ):
+        assert f"task_scheduler_{field}" in options
+    assert options["task_scheduler_data_dir"] == str(running_forge.data_dir)
+    assert running_forge.db_path.is_file()
+    assert (running_forge.data_dir / "inputs").is_dir()
