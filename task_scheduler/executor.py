@@ -27,7 +27,11 @@ class RunningTask:
 
 
 class TaskExecutor:
-    """Runs the queue on a daemon thread. `start()` / `stop()` decide whether it takes tasks."""
+    """Runs the queue on a daemon thread. `start()` / `stop()` decide whether it takes tasks.
+
+    It sleeps until its QueueManager reports a change, so tasks written into the file by
+    *another* process are only seen at the next local change (Forge is one process).
+    """
 
     def __init__(self, queue: QueueManager, host: Host, thread_name: str = "task-scheduler"):
         self.queue = queue
