@@ -185,6 +185,10 @@ class TaskExecutor:
             self.queue.update_task_status(task_id, status, **fields)
         except TaskStateError:
             log.warning("task %s changed state while running; result not recorded", task_id)
+        except Exception as error:  # e.g. a result the store cannot hold: never stay running
+            log.exception("task %s: could not record its outcome", task_id)
+            reason = f"The result could not be recorded: {type(error).__name__}: {error}"
+            self.queue.update_task_status(task_id, TaskStatus.FAILED, error=reason)
 
     def _cancel_requested(self, task_id: str) -> bool:
         with self._lock:

@@ -77,6 +77,28 @@ def test_a_failing_task_fails_with_its_error_and_the_worker_goes_on(queue, run):
     assert queue.get_task(good.id).status is TaskStatus.COMPLETED
 
 
+class UnstorableResultHost(FakeHost):
+    """Returns a result the store cannot hold (a seed that is not JSON) for the first task."""
+
+    def run(self, task, on_progress):
+        result = super().run(task, on_progress)
+        if len(self.ran) == 1:
+            result.seeds = [object()]
+        return result
+
+
+def test_a_result_that_cannot_be_recorded_fails_the_task_instead_of_leaving_it_running(queue, run):
+    odd = queue.add_task("txt2img", api_params("odd result"))
+    good = queue.add_task("txt2img", api_params("fine"))
+    finished = Finished(queue)
+    run(UnstorableResultHost()).start()
+    finished.wait_for(2)
+    failed = queue.get_task(odd.id)
+    assert failed.status is TaskStatus.FAILED
+    assert failed.error.startswith("The result could not be recorded: TypeError")
+    assert queue.get_task(good.id).status is TaskStatus.COMPLETED
+
+
 def test_stop_lets_the_current_task_finish_then_idles(queue, run):
     gate = threading.Event()
     host = FakeHost(gate=gate)
