@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .forge_page import ForgePage
-from .forge_process import ForgeProcess, forge_dir, install_extension
+pytest.register_assert_rewrite("tests.integration.identity")
+
+from .forge_page import ForgePage  # noqa: E402
+from .forge_process import ForgeProcess, forge_dir, install_extension  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "integration"
@@ -34,13 +36,19 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.skip(reason=f"FORGE_DIR={forge} is not a Forge checkout"))
 
 
-def checkpoint(name: str) -> str:
+def on_checkpoint(name: str) -> dict[str, str]:
+    """Settings that start Forge on a test checkpoint.
+
+    Not `--ckpt`: with it, Forge resets its checkpoint option to that file on every page load
+    (`sd_models.list_models`) without reloading the model, so the top bar and the loaded model
+    disagree after a switch.
+    """
     forge = forge_dir()
     assert forge is not None
     path = forge / "models" / "Stable-diffusion" / f"{name}.safetensors"
     if not path.is_file():
         pytest.fail(f"missing test checkpoint {path} (see tests/forge_env/SETUP.md)")
-    return str(path)
+    return {"sd_model_checkpoint": path.name}
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +65,8 @@ def running_forge(forge_root, tmp_path_factory):
     forge = ForgeProcess(
         forge_root,
         tmp_path_factory.mktemp("forge"),
-        {"task_scheduler_start_on_launch": True},
-        ["--ckpt", checkpoint("randA")],
+        {"task_scheduler_start_on_launch": True, **on_checkpoint("randA")},
+        [],
     )
     try:
         yield forge.start()

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from task_scheduler.models import TaskStatus
 
-from .conftest import checkpoint
+from .conftest import on_checkpoint
 from .forge_page import ForgePage
 
 PARAMETERS = "a tidy desk\nSteps: 2, Sampler: Euler, Schedule type: Automatic, Seed: 8, Size: 64x64"
@@ -48,8 +48,12 @@ def test_queue_button_is_beside_generate_outside_the_overlay(page, running_forge
 @pytest.fixture
 def compact_forge(forge_factory):
     forge = forge_factory(
-        {"compact_prompt_box": True, "task_scheduler_start_on_launch": False},
-        ["--ckpt", checkpoint("randA")],
+        {
+            "compact_prompt_box": True,
+            "task_scheduler_start_on_launch": False,
+            **on_checkpoint("randA"),
+        },
+        [],
     )
     return forge.start()
 

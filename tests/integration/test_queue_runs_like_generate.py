@@ -81,8 +81,9 @@ def test_results_are_recorded_with_do_not_show_images_on_and_random_seeds_resolv
     assert f"Seed: {seed}," in task.result_info
 
 
-def test_settings_section_offers_every_setting_and_the_data_folder_is_used(running_forge):
-    options = running_forge.api("GET", "/sdapi/v1/options").json()
+def test_settings_page_has_the_task_scheduler_section_and_the_data_folder_is_used(forge_page):
+    page = forge_page.page
+    page.locator("#tabs > .tab-nav button", has_text="Settings").first.click()
     for field in (
         "start_on_launch",
         "history_days",
@@ -92,7 +93,7 @@ def test_settings_section_offers_every_setting_and_the_data_folder_is_used(runni
         "confirm_delete",
         "data_dir",
     ):
-        assert f"task_scheduler_{field}" in options
-    assert options["task_scheduler_data_dir"] == str(running_forge.data_dir)
-    assert running_forge.db_path.is_file()
-    assert (running_forge.data_dir / "inputs").is_dir()
+        expect(page.locator(f"#setting_task_scheduler_{field}")).to_have_count(1)
+    forge = forge_page.forge
+    assert forge.db_path.is_file()
+    assert (forge.data_dir / "inputs").is_dir()

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from task_scheduler.models import TaskStatus
 
-from .conftest import checkpoint
+from .conftest import on_checkpoint
 from .forge_page import ForgePage
 from .forge_process import READY_LINE, START_TIMEOUT, wait_until
 
@@ -19,8 +19,8 @@ STOPPED = "task scheduler worker stopped"
 
 def test_reload_ui_keeps_the_queue_running_with_exactly_one_worker(forge_factory, browser):
     forge = forge_factory(
-        {"task_scheduler_start_on_launch": True},
-        ["--ckpt", checkpoint("randA"), "--loglevel", "INFO"],
+        {"task_scheduler_start_on_launch": True, **on_checkpoint("randA")},
+        ["--loglevel", "INFO"],
     )
     forge.start()
     context = browser.new_context(viewport={"width": 1600, "height": 1200})

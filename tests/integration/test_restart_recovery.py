@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from task_scheduler.models import SHUTDOWN_ERROR, TaskStatus
 
-from .conftest import checkpoint
+from .conftest import on_checkpoint
 from .forge_page import ForgePage
 from .forge_process import wait_until
 
@@ -17,7 +17,7 @@ QUICK = "a quick task {n}\nSteps: 2, Seed: {n}, " + SETTINGS
 def test_killed_task_fails_with_the_shutdown_error_and_pending_tasks_run_after_start(
     forge_factory, browser
 ):
-    forge = forge_factory({"task_scheduler_start_on_launch": True}, ["--ckpt", checkpoint("randA")])
+    forge = forge_factory({"task_scheduler_start_on_launch": True, **on_checkpoint("randA")}, [])
     forge.start()
     context = browser.new_context(viewport={"width": 1600, "height": 1200})
     forge_page = ForgePage(context.new_page(), forge).open()
