@@ -290,34 +290,45 @@ class QueueManager:
     def retry_task(self, task_id: str) -> Task:
         """A new pending task copied from a finished one; the original stays in history."""
         with self.store.transaction() as conn:
-            old = self._locked(conn, task_id)
-            if not old.is_finished:
-                raise TaskStateError(task_id, old.status.value, "retried")
-            task = Task(
-                task_type=old.task_type,
-                params=old.params,
-                name=old.name,
-                priority=old.priority,
-                checkpoint=old.checkpoint,
-                script_args=old.script_args,
-                callback_url=old.callback_url,
-                warnings=[],
-                files=old.files,
-                retried_from=old.id,
-            )
-            place_new(self.store, conn, task, front=False)
-            self.store.insert(conn, task)
+            task = self._retry(conn, task_id)
         self._notify("added", task.id)
         return task
 
     def retry_failed(self) -> list[Task]:
-        """Retry every failed task that has not been retried yet (never loops on a bad one)."""
-        ids = self.store.ids_where(
-            self.store.conn,
-            "status = 'failed' AND id NOT IN "
-            "(SELECT retried_from FROM tasks WHERE retried_from IS NOT NULL)",
+        """Retry every failed task that has not been retried yet (never loops on a bad one).
+
+        One transaction: two concurrent calls never retry the same failed task twice.
+        """
+        with self.store.transaction() as conn:
+            ids = self.store.ids_where(
+                conn,
+                "status = 'failed' AND id NOT IN "
+                "(SELECT retried_from FROM tasks WHERE retried_from IS NOT NULL)",
+            )
+            tasks = [self._retry(conn, task_id) for task_id in ids]
+        for task in tasks:
+            self._notify("added", task.id)
+        return tasks
+
+    def _retry(self, conn: sqlite3.Connection, task_id: str) -> Task:
+        old = self._locked(conn, task_id)
+        if not old.is_finished:
+            raise TaskStateError(task_id, old.status.value, "retried")
+        task = Task(
+            task_type=old.task_type,
+            params=old.params,
+            name=old.name,
+            priority=old.priority,
+            checkpoint=old.checkpoint,
+            script_args=old.script_args,
+            callback_url=old.callback_url,
+            warnings=[],
+            files=old.files,
+            retried_from=old.id,
         )
-        return [self.retry_task(task_id) for task_id in ids]
+        place_new(self.store, conn, task, front=False)
+        self.store.insert(conn, task)
+        return task
 
     def delete_task(self, task_id: str) -> None:
         """Delete a task that is not running, with the input files only it used."""

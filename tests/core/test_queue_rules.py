@@ -190,6 +190,28 @@ def test_retry_failed_retries_each_failure_once(queue):
     assert queue.retry_failed() == []  # already retried: no loop on a task that always fails
 
 
+def test_concurrent_retry_failed_calls_retry_each_failure_exactly_once(queue):
+    failed = add(queue, *(f"bad{i}" for i in range(100)))
+    for task in failed:
+        queue.update_task_status(task.id, "running")
+        queue.update_task_status(task.id, "failed")
+    barrier = threading.Barrier(4)
+    results: list[list] = []
+
+    def retry_all():
+        barrier.wait()
+        results.append(queue.retry_failed())
+
+    threads = [threading.Thread(target=retry_all) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    retried = [task.retried_from for batch in results for task in batch]
+    assert sorted(retried) == sorted(task.id for task in failed)
+    assert queue.counts()["pending"] == 100
+
+
 def test_edit_changes_a_pending_task_only(queue):
     (task,) = add(queue, "old")
     edited = queue.edit_task(task.id, name="new name", params=api_params("new"), priority=4)
