@@ -66,7 +66,7 @@ def task_page_view(
 ) -> dict[str, Any]:
     """One page of `QueueManager.list_tasks`, pending tasks carrying their run-order place."""
     page = queue.list_tasks(statuses=statuses, search=search, limit=limit, offset=offset)
-    positions = _positions(queue, page.tasks, consecutive=not search)
+    positions = run_order_places(queue, page.tasks, consecutive=not search)
     return {
         "tasks": [
             task_view(task, base_url=base_url, queue_position=positions.get(task.id))
@@ -137,7 +137,7 @@ def running_view(
     }
 
 
-def _positions(queue: QueueManager, tasks: list[Task], consecutive: bool) -> dict[str, int]:
+def run_order_places(queue: QueueManager, tasks: list[Task], consecutive: bool) -> dict[str, int]:
     """Run-order places of the pending tasks on a page (one query when they are consecutive)."""
     pending = [task for task in tasks if task.status == TaskStatus.PENDING]
     if not pending:

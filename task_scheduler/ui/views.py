@@ -12,6 +12,7 @@ from typing import Any
 from .. import params as task_params
 from ..models import Task, TaskStatus
 from ..services import Services
+from ..views import run_order_places
 
 PROMPT_EXCERPT = 160  # characters of the prompt a list row carries
 PAGE_SIZES = (25, 50, 100, 200)
@@ -115,16 +116,8 @@ def task_list(
     if page.total and offset >= page.total:  # the page emptied (tasks finished or were cleared)
         offset = (page.total - 1) // limit * limit
         page = queue.list_tasks(FILTERS[view] or None, search or None, limit, offset)
-    # Running tasks come first in a listing that includes them; pending follow in run order.
-    lists_running = "running" in (FILTERS[view] or ("running",))
-    running_before = queue.counts().get("running", 0) if lists_running else 0
-    rows = []
-    for index, task in enumerate(page.tasks):
-        place = None
-        if task.status == TaskStatus.PENDING:
-            # Without a search the page is the run order; with one, ask the queue.
-            place = queue.position(task.id) if search else offset + index + 1 - running_before
-        rows.append(row(task, place))
+    places = run_order_places(queue, page.tasks, consecutive=not search)
+    rows = [row(task, places.get(task.id)) for task in page.tasks]
     return {"rows": rows, "total": page.total, "offset": offset, "limit": limit}
 
 

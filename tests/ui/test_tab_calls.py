@@ -46,6 +46,27 @@ def test_the_list_is_sent_only_when_the_queue_changed(services):
     assert len(_poll(services, seen=version)["list"]["rows"]) == 2
 
 
+def test_rows_show_run_order_places_with_a_running_task_and_under_a_search(services):
+    running = _add(services, "a cat running")
+    pending = [_add(services, name) for name in ("a dog", "a cat one", "a bird", "a cat two")]
+    services.queue.claim_next()
+    services.queue.move_task(pending[3].id, to="top")  # run order: cat two, dog, cat one, bird
+
+    def places(search):
+        view = {"filter": "all", "search": search, "limit": 25, "offset": 0}
+        reply = json.loads(commands.poll(services, json.dumps({"force": True, "view": view})))
+        return {row["prompt"]: row["place"] for row in reply["list"]["rows"]}
+
+    assert places("") == {
+        running.params["inputs"]["prompt"]: None,
+        "a cat two": 1,
+        "a dog": 2,
+        "a cat one": 3,
+        "a bird": 4,
+    }
+    assert places("cat") == {"a cat running": None, "a cat two": 1, "a cat one": 3}
+
+
 def test_an_edit_naming_an_unknown_sampler_is_refused_and_nothing_is_stored(services):
     task = _add(services, "a cat", steps=10)
     fields = {"sampler_name": "Nope", "steps": "12"}
