@@ -37,6 +37,13 @@ from .services import Catalog, Services
 
 _FILE_NAME = re.compile(r"[0-9a-f]{64}\.[0-9a-z]{1,8}")
 _LOCAL_PARAMS = ("base_url",)  # meaningful on this server only; not exported
+# Generate's inputs that name server folders (img2img batch): an import must not choose them.
+_FOLDER_INPUTS = (
+    "img2img_batch_input_dir",
+    "img2img_batch_output_dir",
+    "img2img_batch_inpaint_mask_dir",
+    "img2img_batch_png_info_dir",
+)
 
 
 def export_document(services: Services) -> dict[str, Any]:
@@ -151,6 +158,11 @@ def _checked_params(entry: ExportedTask, catalog: Catalog, loc: Loc) -> dict[str
     if source == "ui":
         if not isinstance(params.get("inputs"), dict):
             raise FieldError((*loc, "inputs"), "must be an object (the captured inputs)")
+        for name in _FOLDER_INPUTS:
+            if params["inputs"].get(name) not in (None, ""):
+                raise FieldError(
+                    (*loc, "inputs", name), "server folders cannot be given by an import"
+                )
         _check_ui_names(entry, catalog, loc)
         return params
     raise FieldError((*loc, "source"), "must be 'api' or 'ui'")

@@ -149,6 +149,26 @@ def test_import_refuses_references_to_files_the_task_does_not_own(app_api, tmp_p
     assert all_files(tmp_path) == before
 
 
+@pytest.mark.parametrize(
+    "folder_input",
+    ["img2img_batch_input_dir", "img2img_batch_output_dir", "img2img_batch_png_info_dir"],
+)
+def test_import_refuses_ui_tasks_that_name_server_folders(app_api, tmp_path, folder_input):
+    inputs = {"prompt": "batch", "img2img_batch_input_dir": "", folder_input: str(tmp_path)}
+    doc = {
+        "format": "sd-forge-task-scheduler",
+        "version": 1,
+        "tasks": [{"task_type": "img2img", "params": {"source": "ui", "inputs": inputs}}],
+    }
+    response = app_api.client.post(f"{BASE}/import", json=doc)
+    assert response.status_code == 422
+    loc = ["body", "tasks", 0, "params", "inputs", folder_input]
+    assert response.json()["detail"][0]["loc"] == loc
+    assert app_api.queue.counts()["pending"] == 0
+    inputs[folder_input] = ""  # the folders left empty, as an upload-batch task has them
+    assert app_api.client.post(f"{BASE}/import", json=doc).status_code == 201
+
+
 def test_import_refuses_task_files_missing_from_the_document(app_api):
     name = named(b"elsewhere")
     response = app_api.client.post(f"{BASE}/import", json=document({}, [name]))
