@@ -55,6 +55,8 @@ class TaskExecutor:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
+            if self._shutting_down:  # relaunched after shutdown(), which unsubscribed
+                self.queue.subscribe(self._on_queue_event)
             self._shutting_down = False
             self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
             self._thread.start()

@@ -238,3 +238,13 @@ def test_shutdown_joins_the_thread_and_launch_is_idempotent(queue):
     assert executor._thread is thread
     assert executor.shutdown(timeout=WAIT)
     assert not thread.is_alive()
+
+
+def test_a_worker_launched_again_after_shutdown_still_wakes_on_enqueue(queue, run):
+    executor = run(FakeHost())
+    executor.launch()
+    assert executor.shutdown(timeout=WAIT)
+    executor.start()  # launches a new thread
+    finished = Finished(queue)
+    task = queue.add_task("txt2img", api_params("after relaunch"))
+    assert finished.wait_for(1) == [task.id]
