@@ -58,6 +58,21 @@ def test_every_field_round_trips_and_survives_reopening(db_path, tmp_path):
     assert reopened.created_at <= reopened.started_at <= reopened.completed_at
 
 
+def test_a_transaction_whose_commit_fails_is_rolled_back_and_the_next_one_works(db_path):
+    store = TaskStore(db_path)
+    store.conn.execute(
+        "CREATE TABLE probe (task_id TEXT REFERENCES tasks(id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:
+        conn.execute("INSERT INTO probe VALUES ('no such task')")  # fails only at COMMIT
+    assert not store.conn.in_transaction
+    assert store.conn.execute("SELECT COUNT(*) FROM probe").fetchone()[0] == 0
+    with store.transaction() as conn:
+        store.set_meta("after", "ok")
+    assert store.get_meta("after") == "ok"
+    store.close()
+
+
 def test_new_file_uses_wal_and_the_current_schema(db_path):
     store = TaskStore(db_path)
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
