@@ -86,8 +86,8 @@ class QueueManager:
                 self._listeners.remove(listener)
 
     def _notify(self, event: str, task_id: str) -> None:
-        self._version += 1
-        with self._listeners_lock:
+        with self._listeners_lock:  # += is not atomic: a lost increment hides a change
+            self._version += 1
             listeners = list(self._listeners)
         for listener in listeners:
             try:
