@@ -19,7 +19,6 @@ pytest.register_assert_rewrite("tests.integration.identity")
 from .forge_page import ForgePage  # noqa: E402
 from .forge_process import ForgeProcess, forge_dir, install_extension  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "integration"
 
 
@@ -87,21 +86,6 @@ def forge_factory(forge_root, tmp_path):
     yield make
     for forge in made:
         forge.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Debian's Chromium is required at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

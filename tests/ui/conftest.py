@@ -1,4 +1,4 @@
-"""Browser fixtures: one test app and one Chromium per module, a fresh page per test."""
+"""Browser fixtures: one test app per module, a fresh page per test (Chromium: ../conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.ui.app import TabApp
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 NOT_LOCAL = re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*")
 
@@ -26,19 +25,6 @@ def pytest_collection_modifyitems(items):
         uses_browser = {"browser", "screen", "forge_page"} & set(item.fixturenames)
         if uses_browser and "tests/ui/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Debian's Chromium is required at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

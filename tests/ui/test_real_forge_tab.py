@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.integration.forge_process import ForgeProcess, forge_dir, install_extension
-from tests.ui.conftest import ARTIFACTS, CHROMIUM
+from tests.ui.conftest import ARTIFACTS
 
 pytestmark = [
     pytest.mark.forge,
@@ -38,21 +38,14 @@ def forge(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def forge_page(forge):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1500, "height": 1000})
-        context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda r: r.abort())
-        page = context.new_page()
-        page.goto(forge.url, timeout=LOAD_TIMEOUT)
-        expect(page.locator("#txt2img_prompt textarea")).to_be_visible(timeout=LOAD_TIMEOUT)
-        yield page
-        browser.close()
+def forge_page(forge, browser):
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda r: r.abort())
+    page = context.new_page()
+    page.goto(forge.url, timeout=LOAD_TIMEOUT)
+    expect(page.locator("#txt2img_prompt textarea")).to_be_visible(timeout=LOAD_TIMEOUT)
+    yield page
+    context.close()
 
 
 def _open_tab(page) -> None:
