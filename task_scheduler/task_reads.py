@@ -1,0 +1,86 @@
+"""The queue's read-only verbs: one task, the run order, counts and paged listings.
+
+A base of QueueManager (queue_manager.py), kept apart so the queue's rules read on one screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .db import HISTORY, PENDING, TaskStore
+from .models import TERMINAL_STATUSES, Task, TaskNotFoundError, TaskPage, TaskStatus
+
+
+class TaskReads:
+    """Reading the queue; needs only `self.store`."""
+
+    store: TaskStore
+
+    def get_task(self, task_id: str) -> Task | None:
+        return self.store.get(task_id)
+
+    def require_task(self, task_id: str) -> Task:
+        task = self.store.get(task_id)
+        if task is None:
+            raise TaskNotFoundError(task_id)
+        return task
+
+    def get_pending_tasks(self, limit: int = -1, offset: int = 0) -> list[Task]:
+        """Pending tasks in the order they will run."""
+        return self.store.select(PENDING, (), "t.priority, t.position", limit, offset)
+
+    def position(self, task_id: str) -> int | None:
+        """1-based place of a pending task in the run order; None when it is not pending."""
+        task = self.store.get(task_id)
+        if task is None or task.status != TaskStatus.PENDING:
+            return None
+        ahead = self.store.count(
+            f"{PENDING} AND (t.priority, t.position) < (?, ?)",
+            (task.priority, task.position),
+        )
+        return ahead + 1
+
+    def counts(self) -> dict[str, int]:
+        return self.store.counts_by_status()
+
+    def list_tasks(
+        self,
+        statuses: Iterable[str] | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> TaskPage:
+        """A page of tasks: running, then pending in run order, then finished newest first.
+
+        Each group is read through its own index, so a first page stays fast however large
+        the history grows.
+        """
+        if limit < 0 or offset < 0:
+            raise ValueError("limit/offset: must not be negative")
+        wanted = [TaskStatus(s) for s in statuses] if statuses else list(TaskStatus)
+        search_sql, search_args = "", []
+        if search:
+            pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") + "%"
+            search_sql = " AND t.search_text LIKE ? ESCAPE '\\'"
+            search_args = [pattern.replace("_", "\\_")]
+        groups = []
+        if TaskStatus.RUNNING in wanted:
+            groups.append(("t.status = 'running'", "t.started_at"))
+        if TaskStatus.PENDING in wanted:
+            groups.append((PENDING, "t.priority, t.position"))
+        finished = [s.value for s in wanted if s in TERMINAL_STATUSES]
+        if finished:
+            marks = ", ".join(f"'{s}'" for s in finished)
+            where = HISTORY if len(finished) == 3 else f"t.status IN ({marks})"
+            groups.append((where, "t.completed_at DESC, t.created_at DESC"))
+        tasks: list[Task] = []
+        total = 0
+        for where, order in groups:
+            where += search_sql
+            size = self.store.count(where, search_args)
+            start = max(0, offset - total)
+            room = limit - len(tasks)
+            if room > 0 and start < size:
+                tasks += self.store.select(where, search_args, order, room, start)
+            total += size
+        return TaskPage(tasks=tasks, total=total, limit=limit, offset=offset)
