@@ -16,7 +16,6 @@ Number = Annotated[float, Field(allow_inf_nan=False)]  # JSON has no NaN; never 
 
 QUEUE_FIELDS = ("checkpoint", "priority", "name", "callback_url")
 PRIORITY_LIMIT = 1_000_000
-STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 Status = Literal["pending", "running", "completed", "failed", "cancelled"]
 
 _TXT2IMG_EXAMPLE = {

@@ -84,3 +84,13 @@ class TaskReads:
                 tasks += self.store.select(where, search_args, order, room, start)
             total += size
         return TaskPage(tasks=tasks, total=total, limit=limit, offset=offset)
+
+    def recent_run_seconds(self, limit: int = 10) -> list[float]:
+        """How long the last `limit` completed tasks ran, newest first (no history count)."""
+        rows = self.store.conn.execute(
+            "SELECT completed_at - started_at FROM tasks WHERE status = 'completed' "
+            "AND started_at IS NOT NULL AND completed_at IS NOT NULL "
+            "ORDER BY completed_at DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [seconds for (seconds,) in rows]

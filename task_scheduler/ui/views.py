@@ -91,8 +91,7 @@ def status(services: Services) -> dict[str, Any]:
 
 def _estimate(services: Services, pending: int, running: dict[str, Any] | None) -> float | None:
     """Seconds until the queue is empty: recent tasks' mean run time for each pending one."""
-    recent = services.queue.list_tasks(statuses=["completed"], limit=_RECENT_FOR_SPEED).tasks
-    durations = [t.completed_at - t.started_at for t in recent if t.started_at and t.completed_at]
+    durations = services.queue.recent_run_seconds(_RECENT_FOR_SPEED)
     left = running["eta"] if running and running["eta"] is not None else 0.0
     if not pending:
         return left if running else None

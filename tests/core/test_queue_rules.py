@@ -369,3 +369,13 @@ def test_a_generation_edit_of_the_wrong_type_changes_nothing(queue):
         queue.edit_task(task.id, generation={"steps": "many"}, name="renamed")
     stored = queue.get_task(task.id)
     assert (stored.name, stored.params["payload"]["steps"]) == ("", 20)
+
+
+def test_recent_run_seconds_are_the_newest_completed_tasks_run_times(queue):
+    tasks = add(queue, "a", "b", "c", "d")
+    for seconds, task in zip((5, 7, 11), tasks, strict=False):
+        queue.update_task_status(task.id, "running", started_at=1000.0)
+        queue.update_task_status(task.id, "completed", completed_at=1000.0 + seconds)
+    queue.update_task_status(tasks[3].id, "running", started_at=1000.0)
+    queue.update_task_status(tasks[3].id, "failed", completed_at=2000.0)  # not a completed run
+    assert queue.recent_run_seconds(2) == [11, 7]
