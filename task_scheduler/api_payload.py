@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import io
 import math
 from collections.abc import Iterator
@@ -272,7 +271,7 @@ def _image_ref(text: str, result: ExtractedImages) -> dict[str, str] | None:
     ext = image_extension(data)
     if ext is None:
         return None
-    name = f"{hashlib.sha256(data).hexdigest()}.{ext}"  # FileStore's naming
+    name = FileStore.name_for(data, ext)
     result.files[name] = (data, ext)
     ref = {FILE_REF: name}
     if prefix:

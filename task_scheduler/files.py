@@ -19,12 +19,17 @@ class FileStore:
         self.root = os.fspath(root)
         os.makedirs(self.root, exist_ok=True)
 
-    def put(self, data: bytes, ext: str) -> str:
-        """Store bytes (once per content) and return the file's name."""
+    @staticmethod
+    def name_for(data: bytes, ext: str) -> str:
+        """The name `put` gives these bytes: `<sha256 hex>.<ext>`."""
         ext = ext.lower().lstrip(".")
         if not ext.isalnum() or len(ext) > 8:
             raise ValueError(f"file extension {ext!r} is not allowed")
-        name = f"{hashlib.sha256(data).hexdigest()}.{ext}"
+        return f"{hashlib.sha256(data).hexdigest()}.{ext}"
+
+    def put(self, data: bytes, ext: str) -> str:
+        """Store bytes (once per content) and return the file's name."""
+        name = self.name_for(data, ext)
         path = self.path(name)
         if not os.path.exists(path):
             fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 import time
 from typing import Any
@@ -32,6 +31,7 @@ from .api_payload import (
 )
 from .api_schemas import ExportDocument, ExportedTask, Img2ImgRequest, Txt2ImgRequest
 from .callbacks import check_callback_url
+from .files import FileStore
 from .models import Task
 from .services import Catalog, Services
 
@@ -105,7 +105,7 @@ def _decode_file(name: str, data: str) -> bytes:
         content = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise FieldError(loc, "is not valid base64") from None
-    if hashlib.sha256(content).hexdigest() != name.split(".", 1)[0]:
+    if FileStore.name_for(content, name.rsplit(".", 1)[1]) != name:
         raise FieldError(loc, "content does not match its name (SHA-256)")
     return content
 
