@@ -235,4 +235,6 @@ def _id(request: dict) -> str:
 def _int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name}: must be an integer")
+    if not -(2**62) < value < 2**62:  # SQLite integers are 64-bit
+        raise ValueError(f"{name}: out of range")
     return value

@@ -132,3 +132,9 @@ def test_a_finished_task_is_sent_with_the_infotext_forge_wrote(services):
         task.id, "completed", result_info="a cat\nSteps: 3, Seed: 99, ADetailer model: face"
     )
     assert infotext(done) == "a cat\nSteps: 3, Seed: 99, ADetailer model: face"
+
+
+def test_an_absurd_page_offset_is_refused_with_a_message(services):
+    request = {"seen": None, "view": {"filter": "all", "limit": 50, "offset": 10**30}}
+    reply = json.loads(commands.poll(services, json.dumps(request)))
+    assert reply["error"] == "offset: out of range"
