@@ -135,21 +135,14 @@ def _unload(extension: Extension) -> None:
         _process.accepting = executor.is_running
         _process.previous = executor
     executor.shutdown(timeout=0)
-    try:
-        from .. import api
-    except ImportError:
-        return
+    from .. import api
+
     api.shutdown(extension.services)
 
 
 def _ui_tabs(extension: Extension) -> list[tuple[Any, str, str]]:
-    try:
-        from .. import ui
-    except ImportError:
-        log.warning(
-            "task_scheduler: the Task Queue tab is not available (task_scheduler.ui missing)"
-        )
-        return []
+    from .. import ui
+
     return [(ui.create_tab(extension.services), TAB_TITLE, TAB_ID)]
 
 
@@ -157,11 +150,8 @@ def _app_started(extension: Extension, demo: Any, app: Any) -> None:
     if demo is not None:
         extension.buttons.bind(demo)
         extension.host.generate_inputs = extension.buttons.generate_inputs
-    try:
-        from .. import api
-    except ImportError:
-        log.warning("task_scheduler: the REST API is not available (task_scheduler.api missing)")
-        return
+    from .. import api
+
     api.mount(app, extension.services, _credentials())
 
 

@@ -130,12 +130,8 @@ class ForgeHost:
 
 
 def _run_api_task(task: Task, files: FileStore) -> ReplayOutcome:
-    try:
-        from . import replay_api
-    except ImportError as error:
-        raise RuntimeError(
-            "API tasks cannot run: task_scheduler.forge.replay_api is missing"
-        ) from error
+    from . import replay_api
+
     return replay_api.run_sdapi_task(task, files)
 
 
