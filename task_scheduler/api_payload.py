@@ -183,6 +183,14 @@ def _known(names: list[str], shown: int = 12) -> str:
 # -- images ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ImageLimits:
+    """What one request's images may cost (from Settings: max_image_pixels, max_images)."""
+
+    max_pixels: int = 64 * 1024 * 1024
+    max_images: int = 64
+
+
 @dataclass
 class ExtractedImages:
     """A payload whose images became file references, and the files they refer to.
@@ -191,7 +199,9 @@ class ExtractedImages:
     """
 
     payload: dict[str, Any]
+    limits: ImageLimits = field(default_factory=ImageLimits)
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # name -> (bytes, ext)
+    count: int = 0  # images found, repeats included (each is decoded by Forge at run time)
 
     @property
     def names(self) -> list[str]:
@@ -209,20 +219,38 @@ class ExtractedImages:
             if not store.exists(name):
                 store.put(data, ext)
 
+    def add(self, loc: Loc, data: bytes, ext: str) -> str:
+        """Keep one image's bytes; FieldError once there are more than `max_images`."""
+        self.count += 1
+        if self.count > self.limits.max_images:
+            raise FieldError(loc, f"more than {self.limits.max_images} images in one task")
+        name = FileStore.name_for(data, ext)
+        self.files[name] = (data, ext)
+        return name
 
-def extract_images(task_type: str, payload: dict[str, Any]) -> ExtractedImages:
+
+def extract_images(
+    task_type: str, payload: dict[str, Any], limits: ImageLimits | None = None
+) -> ExtractedImages:
     """The payload with its base64 images replaced by file references (see module docstring).
 
     img2img's ``init_images`` and ``mask`` must be images (FieldError otherwise); http(s) URLs
     stay as they are (Forge fetches them at run time, as sdapi would). Inside
-    ``alwayson_scripts`` any string that decodes to an image is moved; other strings stay.
+    ``alwayson_scripts`` any string that is strict base64 of an image is moved; other strings
+    stay. Images are checked from their headers only, never decoded: each must be within
+    `limits.max_pixels` and pass Pillow's integrity check, and a task may carry at most
+    `limits.max_images` of them (FieldError naming the image otherwise).
     """
-    result = ExtractedImages(payload=dict(payload))
+    result = ExtractedImages(payload=dict(payload), limits=limits or ImageLimits())
     if task_type == "img2img":
         images = payload.get("init_images")
         if images is not None:
             if not isinstance(images, list):
                 raise FieldError(("init_images",), "must be a list of base64 images")
+            if len(images) > result.limits.max_images:  # before decoding any of them
+                raise FieldError(
+                    ("init_images",), f"more than {result.limits.max_images} images in one task"
+                )
             result.payload["init_images"] = [
                 _required_image(item, ("init_images", index), result)
                 for index, item in enumerate(images)
@@ -230,7 +258,9 @@ def extract_images(task_type: str, payload: dict[str, Any]) -> ExtractedImages:
         if payload.get("mask") not in (None, ""):
             result.payload["mask"] = _required_image(payload["mask"], ("mask",), result)
     if isinstance(payload.get("alwayson_scripts"), dict):
-        result.payload["alwayson_scripts"] = _embedded(payload["alwayson_scripts"], result)
+        result.payload["alwayson_scripts"] = _embedded(
+            payload["alwayson_scripts"], ("alwayson_scripts",), result
+        )
     return result
 
 
@@ -239,25 +269,32 @@ def _required_image(value: Any, loc: Loc, result: ExtractedImages) -> Any:
         raise FieldError(loc, "must be a base64-encoded image")
     if value.startswith(("http://", "https://")):
         return value
-    ref = _image_ref(value, result)
+    ref = _image_ref(value, loc, result, strict=False)
     if ref is None:
         raise FieldError(loc, "is not a base64-encoded image Pillow can read")
     return ref
 
 
-def _embedded(value: Any, result: ExtractedImages) -> Any:
+def _embedded(value: Any, loc: Loc, result: ExtractedImages) -> Any:
     if isinstance(value, dict):
-        return {key: _embedded(child, result) for key, child in value.items()}
+        return {key: _embedded(child, (*loc, key), result) for key, child in value.items()}
     if isinstance(value, list):
-        return [_embedded(child, result) for child in value]
+        return [_embedded(child, (*loc, index), result) for index, child in enumerate(value)]
     if isinstance(value, str) and len(value) >= _MIN_EMBEDDED_IMAGE_CHARS:
-        ref = _image_ref(value, result)
+        ref = _image_ref(value, loc, result, strict=True)
         return value if ref is None else ref
     return value
 
 
-def _image_ref(text: str, result: ExtractedImages) -> dict[str, str] | None:
-    """Decode like Forge's decode_base64_to_image; keep the bytes when they are an image."""
+def _image_ref(
+    text: str, loc: Loc, result: ExtractedImages, *, strict: bool
+) -> dict[str, str] | None:
+    """Decode like Forge's decode_base64_to_image; keep the bytes when they are an image.
+
+    None when `text` is not an image. `strict` (script args, where most strings are text)
+    takes only strict base64, so a text that happens to decode is never taken for an image
+    and the stored value always restores to the very string sent.
+    """
     prefix, encoded = "", text
     if text.startswith("data:image/"):
         head, comma, rest = text.partition(",")
@@ -265,29 +302,55 @@ def _image_ref(text: str, result: ExtractedImages) -> dict[str, str] | None:
             return None
         prefix, encoded = head + ",", rest
     try:
-        data = base64.b64decode(encoded)
+        data = base64.b64decode(encoded, validate=strict)
     except (binascii.Error, ValueError):
         return None
-    ext = image_extension(data)
+    ext = checked_image(data, loc, result.limits.max_pixels)
     if ext is None:
         return None
-    name = FileStore.name_for(data, ext)
-    result.files[name] = (data, ext)
-    ref = {FILE_REF: name}
+    ref = {FILE_REF: result.add(loc, data, ext)}
     if prefix:
         ref["prefix"] = prefix
     return ref
 
 
-def image_extension(data: bytes) -> str | None:
-    """The file extension for image bytes Pillow can fully decode, else None."""
+def checked_image(data: bytes, loc: Loc, max_pixels: int) -> str | None:
+    """The file extension for image bytes, None when Pillow does not recognise them.
+
+    Reads the header only (Image.open) and checks the file's structure (verify) without
+    decoding a pixel, so the cost is bounded by the bytes given, never by the image's size.
+    Raises FieldError when the image is larger than `max_pixels` or broken.
+    """
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            return _IMAGE_EXTENSIONS.get(image.format or "", "png")
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:  # Pillow's own limit (unless Forge turned it off)
+        raise FieldError(loc, f"is larger than {_pixels(max_pixels)}") from None
     except Exception:  # Pillow raises many types for bad data; all mean "not an image"
+        return None
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise FieldError(
+                loc, f"is {width} x {height} pixels, larger than {_pixels(max_pixels)}"
+            )
+        try:
+            image.verify()
+        except Exception:
+            raise FieldError(loc, f"is a broken {image.format} image") from None
+        return _IMAGE_EXTENSIONS.get(image.format or "", "png")
+
+
+def _pixels(count: int) -> str:
+    return f"the limit of {count:,} pixels ({count / 2**20:g} MP)"
+
+
+def image_extension(data: bytes, max_pixels: int = ImageLimits.max_pixels) -> str | None:
+    """The file extension for image bytes within `max_pixels` (header check), else None."""
+    try:
+        return checked_image(data, (), max_pixels)
+    except FieldError:
         return None
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from . import params as task_params
 from .api_payload import (
     FieldError,
+    ImageLimits,
     check_json,
     check_names,
     extract_images,
@@ -51,7 +52,9 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
             ("override_settings", "sd_model_checkpoint"),
         )
     callback_url = _callback_url(extras.callback_url)
-    extracted = extract_images(task_type, payload)
+    settings = services.settings()
+    limits = ImageLimits(max_pixels=settings.max_image_pixels, max_images=settings.max_images)
+    extracted = extract_images(task_type, payload, limits)
     extracted.save(services.files)
     task = services.queue.add_task(
         task_type,

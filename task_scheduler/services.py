@@ -27,6 +27,20 @@ class Settings:
     callback_url: str = ""  # default for tasks that give none
     confirm_delete: bool = True
     data_dir: str = ""  # shown to the user; where the database and input files live
+    # Limits on what one API request may carry (see README "API limits").
+    max_body_mb: int = 64  # a few 4K init images as base64, with room for the rest
+    # 64 x 1024 x 1024 = 8192 x 8192 pixels: an 8K photo (7680 x 4320) fits, and one RGBA
+    # decode of the largest allowed image costs at most 256 MB when the task runs.
+    max_image_megapixels: int = 64
+    max_images: int = 64  # images in one enqueue (init images, mask, script-arg images)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.max_body_mb * 1024 * 1024
+
+    @property
+    def max_image_pixels(self) -> int:
+        return self.max_image_megapixels * 1024 * 1024  # binary megapixels: 64 = 8192 x 8192
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,7 @@ class Catalog:
     checkpoints: list[str] = field(default_factory=list)
     upscalers: list[str] = field(default_factory=list)
     scripts: dict[str, list[str]] = field(default_factory=dict)  # task_type -> script titles
+    alwayson: dict[str, list[str]] = field(default_factory=dict)  # task_type -> always-on ones
 
     def resolve_checkpoint(self, name: str) -> str | None:
         """The catalog's name for a checkpoint given by title, file name or stem."""

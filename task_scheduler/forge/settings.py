@@ -32,7 +32,16 @@ FIELDS: dict[str, tuple[Any, str]] = {
         "Data folder for the task database and stored input images "
         "(empty: <Forge data dir>/task_scheduler; restart Forge to apply)",
     ),
+    "max_body_mb": (64, "Largest API request body, in MB (larger requests get 413)"),
+    "max_image_megapixels": (
+        64,
+        "Largest input image of an API task, in megapixels of 1024 x 1024 "
+        "(64 = 8192 x 8192; larger images get 422)",
+    ),
+    "max_images": (64, "Most input images in one API task (init images, mask, script images)"),
 }
+# Limits never go below these, whatever config.json says: a zero limit would refuse everything.
+_LIMIT_MINIMUMS = {"max_body_mb": 1, "max_image_megapixels": 1, "max_images": 1}
 
 
 def option_key(field: str) -> str:
@@ -48,6 +57,10 @@ def register_options() -> None:
         "history_days": (gr.Number, {"precision": 0, "minimum": 0}),
         "callback_url": (gr.Textbox, {"placeholder": "https://example.com/hook"}),
         "data_dir": (gr.Textbox, {"placeholder": default_data_dir()}),
+        **{
+            name: (gr.Number, {"precision": 0, "minimum": low})
+            for name, low in _LIMIT_MINIMUMS.items()
+        },
     }
     for field, (default, label) in FIELDS.items():
         component, args = components.get(field, (None, None))
@@ -65,19 +78,27 @@ def read_settings() -> Settings:
         field: getattr(shared.opts, option_key(field), default)
         for field, (default, _) in FIELDS.items()
     }
-    try:
-        days = max(int(values["history_days"] or 0), 0)
-    except (TypeError, ValueError):
-        days = 0
     return Settings(
         start_on_launch=bool(values["start_on_launch"]),
-        history_days=days,
+        history_days=_whole_number(values["history_days"], 0, 0),
         notify_when_empty=bool(values["notify_when_empty"]),
         notify_sound=bool(values["notify_sound"]),
         callback_url=str(values["callback_url"] or ""),
         confirm_delete=bool(values["confirm_delete"]),
         data_dir=data_dir(str(values["data_dir"] or "")),
+        **{
+            name: _whole_number(values[name], FIELDS[name][0], low)
+            for name, low in _LIMIT_MINIMUMS.items()
+        },
     )
+
+
+def _whole_number(value: Any, default: int, minimum: int) -> int:
+    """An option as an int of at least `minimum`; the default when it is not a number."""
+    try:
+        return max(int(value), minimum)
+    except (TypeError, ValueError, OverflowError):
+        return default
 
 
 def default_data_dir() -> str:
