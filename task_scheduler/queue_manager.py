@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -30,7 +29,8 @@ from .models import (
     check_transition,
 )
 from .params import apply_edits
-from .process_liveness import claim_is_alive
+from .process_liveness import claim_for_this_process, claim_is_alive
+from .queue_imports import ImportVerbs
 from .run_order import place_new, target_place
 from .task_reads import TaskReads
 
@@ -47,7 +47,7 @@ MOVES = ("top", "bottom", "up", "down")
 WORKER_STATE_KEY = "worker_state"
 
 
-class QueueManager(TaskReads):
+class QueueManager(TaskReads, ImportVerbs):
     """The task queue on one SQLite file. Thread-safe; several processes may share the file."""
 
     def __init__(
@@ -58,8 +58,8 @@ class QueueManager(TaskReads):
     ):
         self.store = TaskStore(db_path)
         self.files_dir = os.fspath(files_dir) if files_dir is not None else None
-        # Identifies this process's claims: "host:pid:token".
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Identifies this process's claims (see process_liveness): "host:pid:token:start".
+        self.owner = claim_for_this_process(uuid.uuid4().hex[:8])
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
         self._version = 0
@@ -183,10 +183,10 @@ class QueueManager(TaskReads):
         recovered = []
         with self.store.transaction() as conn:
             rows = conn.execute(
-                "SELECT id, claimed_by FROM tasks WHERE status = 'running'"
+                "SELECT id, claimed_by, started_at FROM tasks WHERE status = 'running'"
             ).fetchall()
-            for task_id, claimed_by in rows:
-                if claim_is_alive(claimed_by):
+            for task_id, claimed_by, started_at in rows:
+                if claim_is_alive(claimed_by, started_at, own_claim=self.owner):
                     continue
                 self.store.update(
                     conn,
