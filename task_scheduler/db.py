@@ -125,7 +125,9 @@ class TaskStore:
         self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        # Each thread's connection, so those of finished threads can be closed: Forge's
+        # request threads come and go, and every connection holds three file descriptors.
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._pid = os.getpid()
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
@@ -145,18 +147,27 @@ class TaskStore:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """This thread's connection (a forked child never reuses its parent's)."""
+        """This thread's connection (a forked child never reuses its parent's).
+
+        Opening one closes those of threads that have ended, so a process holds at most one
+        connection per live thread however many threads come and go.
+        """
         if os.getpid() != self._pid:
             self._local = threading.local()
-            self._connections = []
+            self._connections = {}
             self._pid = os.getpid()
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
             with self._lock:
-                self._connections.append(conn)
+                self._close_finished_threads()
+                self._connections[threading.current_thread()] = conn
         return conn
+
+    def _close_finished_threads(self) -> None:
+        for thread in [t for t in self._connections if not t.is_alive()]:
+            self._connections.pop(thread).close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -173,7 +184,7 @@ class TaskStore:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for conn in self._connections.values():
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
