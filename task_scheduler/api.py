@@ -1,12 +1,14 @@
 """The REST API under /task-scheduler: a job queue for scripts, bots and other tools.
 
-`mount(app, services, credentials)` adds the routes to Forge's FastAPI app (called from
-`on_app_started`, so they exist with or without --api and with --nowebui) and starts callback
-delivery. `create_router` builds the routes alone (tests mount it on a bare FastAPI app).
+`install(app, services, access)` is called from `on_app_started`: it starts callback delivery
+and mounts the routes only when `access` (api_auth.rest_access: --api or --nowebui) says so.
+`mount(app, services, credentials)` adds the routes with given credentials; `create_router`
+builds them alone (tests mount it on a bare FastAPI app).
 
-Status codes: 201 created, 200/204 success, 401 bad or missing credentials (only with
---api-auth), 404 unknown task or image, 409 the task's status forbids the action (the message
-names both), 422 invalid input naming the field. Nothing is stored when a request fails.
+Status codes: 201 created, 200/204 success, 401 bad or missing credentials (with --api-auth,
+or --gradio-auth), 403 a cross-site request (see same_origin.py), 404 unknown task or image,
+409 the task's status forbids the action (the message names both), 415 a body that is not
+JSON, 422 invalid input naming the field. Nothing is stored when a request fails.
 Image URLs are absolute, built from the base URL of the request that asks (callbacks use the
 base URL of the request that queued the task, else of the last API request served).
 """
@@ -27,7 +29,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 
 from . import api_tasks, portable, views
-from .api_auth import basic_auth
+from .api_auth import RestAccess, basic_auth
+from .api_limits import TOO_LARGE, body_limited
 from .api_payload import FieldError
 from .api_schemas import (
     Cleared,
@@ -59,6 +62,22 @@ _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"
 _IMAGE_TYPES |= {".webp": "image/webp", ".gif": "image/gif", ".bmp": "image/bmp"}
 
 
+def install(
+    app: FastAPI,
+    services: Services,
+    access: RestAccess,
+    *,
+    callback_sender: CallbackSender | None = None,
+) -> None:
+    """What Forge's `on_app_started` does: start callback delivery, and add the routes to
+    `app` if `access` says they are mounted (with its credentials)."""
+    log.info("task_scheduler: REST routes under %s %s", PREFIX, access.describe())
+    if access.mounted:
+        mount(app, services, access.credentials, callback_sender=callback_sender)
+    else:
+        start_callbacks(services, callback_sender)
+
+
 def mount(
     app: FastAPI,
     services: Services,
@@ -71,6 +90,12 @@ def mount(
     `callback_sender` replaces the default sender (10 s timeout, 3 attempts, 1 s backoff).
     """
     app.include_router(create_router(services, credentials))
+    start_callbacks(services, callback_sender)
+
+
+def start_callbacks(services: Services, callback_sender: CallbackSender | None = None) -> None:
+    """Start callback delivery once per services (tasks queued earlier may still have
+    callbacks, so it runs whether or not the routes are mounted)."""
     if services.extras.get("callback_sender") is None:
         sender = callback_sender or CallbackSender(services.queue, services.settings)
         if sender.default_base_url is str:
@@ -89,7 +114,7 @@ def shutdown(services: Services) -> None:
 def create_router(services: Services, credentials: dict[str, str] | None = None) -> APIRouter:
     """All /task-scheduler routes; with `credentials`, every route requires HTTP Basic auth."""
     dependencies = [Depends(basic_auth(credentials))] if credentials is not None else []
-    responses: dict[int | str, dict[str, Any]] = {}
+    responses: dict[int | str, dict[str, Any]] = {**TOO_LARGE}
     if credentials is not None:
         responses[401] = {"model": ErrorOut, "description": "Missing or wrong credentials."}
     router = APIRouter(
@@ -97,7 +122,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         tags=[TAG],
         dependencies=dependencies,
         responses=responses,
-        route_class=_ValidationSafeRoute,
+        route_class=body_limited(_ValidationSafeRoute, lambda: services.settings().max_body_bytes),
     )
     queue = services.queue
 

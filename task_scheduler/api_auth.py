@@ -1,13 +1,15 @@
-"""HTTP Basic auth for the /task-scheduler routes, the same check Forge applies with --api-auth.
+"""Who may use the /task-scheduler routes: whether they exist, and their HTTP Basic check.
 
-Forge keeps no reachable reference to its own auth dependency, so the check is re-implemented:
-the credentials are Forge's ``--api-auth user:pass,...`` pairs, compared in constant time.
+`rest_access` decides from Forge's command-line flags (the rule is in its docstring and the
+README's Security section). Forge keeps no reachable reference to its own auth dependency, so
+the check is re-implemented: credential pairs compared in constant time.
 """
 
 import base64
 import binascii
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -28,6 +30,70 @@ def parse_api_auth(value: str | None) -> dict[str, str] | None:
             raise ValueError("--api-auth: expected user:password pairs separated by commas")
         credentials[user] = password
     return credentials
+
+
+def parse_gradio_auth(value: str | None, file_text: str | None = None) -> dict[str, str] | None:
+    """Forge's ``--gradio-auth`` pairs plus those in the ``--gradio-auth-path`` file's text.
+
+    Read as Forge's ``get_gradio_auth_creds`` reads them: pairs separated by commas (and, in
+    the file, by lines), blanks skipped, split at the first ':'. None when there is none; a
+    pair without ':' (which Gradio would refuse too) is a ValueError.
+    """
+    pieces = (value or "").split(",")
+    for line in (file_text or "").splitlines():
+        pieces += line.strip().split(",")
+    credentials = {}
+    for piece in pieces:
+        if not piece.strip():
+            continue
+        user, sep, password = piece.strip().partition(":")
+        if not sep:
+            raise ValueError("--gradio-auth: expected user:password pairs separated by commas")
+        credentials[user] = password
+    return credentials or None
+
+
+@dataclass(frozen=True)
+class RestAccess:
+    """Whether the REST routes are mounted and, if they need any, which credentials."""
+
+    mounted: bool
+    credentials: dict[str, str] | None = None
+    source: str = ""  # the flag the credentials come from, for the log: "--api-auth", ...
+
+    def describe(self) -> str:
+        if not self.mounted:
+            return "not mounted (start Forge with --api or --nowebui to use them)"
+        if self.credentials is None:
+            return "open (no --api-auth or --gradio-auth)"
+        return f"require HTTP Basic credentials from {self.source}"
+
+
+def rest_access(
+    *,
+    api: bool,
+    nowebui: bool,
+    api_auth: str | None,
+    gradio_auth: str | None,
+    gradio_auth_file: str | None = None,
+) -> RestAccess:
+    """The REST routes' rule, from Forge's flags (``gradio_auth_file``: that file's text).
+
+    - Mounted only with --api or --nowebui, like Forge's own /sdapi routes.
+    - Credentials: the --api-auth pairs if given; else the --gradio-auth (and
+      --gradio-auth-path) pairs, so a login-protected Forge never serves its queue to
+      strangers; else none (open, as /sdapi is).
+    Malformed pairs raise ValueError (the caller then leaves the routes unmounted).
+    """
+    if not (api or nowebui):
+        return RestAccess(mounted=False)
+    api_credentials = parse_api_auth(api_auth)
+    if api_credentials is not None:
+        return RestAccess(True, api_credentials, "--api-auth")
+    gradio_credentials = parse_gradio_auth(gradio_auth, gradio_auth_file)
+    if gradio_credentials is not None:
+        return RestAccess(True, gradio_credentials, "--gradio-auth")
+    return RestAccess(True)
 
 
 def credentials_match(credentials: dict[str, str], username: str, password: str) -> bool:
@@ -64,7 +130,9 @@ class _Utf8Basic(HTTPBasic):
 def basic_auth(credentials: dict[str, str]) -> Callable[..., None]:
     """A FastAPI dependency answering 401 unless the request carries valid Basic credentials."""
     security = _Utf8Basic(
-        scheme_name="HTTPBasic", auto_error=False, description="Forge's --api-auth credentials."
+        scheme_name="HTTPBasic",
+        auto_error=False,
+        description="Forge's --api-auth (else --gradio-auth) credentials.",
     )
     frozen = dict(credentials)
 

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..executor import TaskExecutor
 from ..files import FileStore
@@ -24,6 +24,9 @@ from .catalog import forge_catalog
 from .host import ForgeHost
 from .queue_button import QueueButtons
 from .ui_capture import enqueue_from_ui
+
+if TYPE_CHECKING:
+    from ..api_auth import RestAccess
 
 log = logging.getLogger("task_scheduler")
 
@@ -152,15 +155,34 @@ def _app_started(extension: Extension, demo: Any, app: Any) -> None:
         extension.host.generate_inputs = extension.buttons.generate_inputs
     from .. import api
 
-    api.mount(app, extension.services, _credentials())
+    api.install(app, extension.services, _rest_access())
 
 
-def _credentials() -> dict[str, str] | None:
+def _rest_access() -> RestAccess:
+    """The REST routes' rule from Forge's flags (api_auth.rest_access); unmounted if the
+    credentials cannot be read (fail closed, never open)."""
     from modules.shared import cmd_opts
 
-    from ..api_auth import parse_api_auth
+    from ..api_auth import RestAccess, rest_access
 
-    return parse_api_auth(getattr(cmd_opts, "api_auth", None))
+    api_flag = bool(getattr(cmd_opts, "api", False))
+    nowebui = bool(getattr(cmd_opts, "nowebui", False))
+    try:
+        path = getattr(cmd_opts, "gradio_auth_path", None)
+        file_text = None
+        if path and (api_flag or nowebui):
+            with open(path, encoding="utf8") as file:
+                file_text = file.read()
+        return rest_access(
+            api=api_flag,
+            nowebui=nowebui,
+            api_auth=getattr(cmd_opts, "api_auth", None),
+            gradio_auth=getattr(cmd_opts, "gradio_auth", None),
+            gradio_auth_file=file_text,
+        )
+    except (OSError, ValueError) as error:
+        log.error("task_scheduler: REST routes not mounted, credentials unreadable: %s", error)
+        return RestAccess(mounted=False)
 
 
 def _resolve_image(path: str) -> str:
