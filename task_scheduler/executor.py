@@ -46,7 +46,9 @@ class TaskExecutor:
         self._cancel_current = False
         self.session_done = 0  # tasks finished since the last start()
         self.tasks_finished = 0  # tasks finished by this worker, ever
-        queue.subscribe(self._on_queue_event)
+        self._listening = False
+        with self._lock:
+            self._listen(True)
 
     # -- control -----------------------------------------------------------------------------
 
@@ -55,9 +57,8 @@ class TaskExecutor:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
-            if self._shutting_down:  # relaunched after shutdown(), which unsubscribed
-                self.queue.subscribe(self._on_queue_event)
             self._shutting_down = False
+            self._listen(True)  # relaunched after shutdown(), which stopped listening
             self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
             self._thread.start()
 
@@ -95,12 +96,15 @@ class TaskExecutor:
         """End the thread (after the current task, or interrupting it); True when it ended.
 
         The stored started/stopped state is left alone: it is the user's choice, not ours.
+        A worker still inside its task stays subscribed until the task ends, so a Cancel
+        still interrupts it (e.g. after Reload UI, which shuts down without waiting).
         """
         with self._lock:
             self._shutting_down = True
             thread = self._thread
             running = self._current is not None
-        self.queue.unsubscribe(self._on_queue_event)
+            if thread is None or not thread.is_alive():
+                self._listen(False)
         if interrupt and running:
             self.host.interrupt()
         self._wake.set()
@@ -128,21 +132,35 @@ class TaskExecutor:
 
     def _loop(self) -> None:
         log.info("task scheduler worker started")
-        while True:
-            self._wake.clear()  # before looking, so a wake-up during the look is not lost
-            if self._shutting_down:
-                break
-            try:
-                task = self.queue.claim_next() if self._accepting else None
-                if task is None:
-                    self._wake.wait()
-                    continue
-                self._execute(task)
-                del task  # keep nothing of a finished task alive between tasks
-            except Exception:
-                log.exception("task scheduler worker error; retrying shortly")
-                self._wake.wait(_ERROR_BACKOFF_SECONDS)
+        try:
+            while True:
+                self._wake.clear()  # before looking, so a wake-up during the look is not lost
+                if self._shutting_down:
+                    break
+                try:
+                    task = self.queue.claim_next() if self._accepting else None
+                    if task is None:
+                        self._wake.wait()
+                        continue
+                    self._execute(task)
+                    del task  # keep nothing of a finished task alive between tasks
+                except Exception:
+                    log.exception("task scheduler worker error; retrying shortly")
+                    self._wake.wait(_ERROR_BACKOFF_SECONDS)
+        finally:
+            with self._lock:  # only now: a cancel must reach the task until it ends
+                self._listen(False)
         log.info("task scheduler worker stopped")
+
+    def _listen(self, wanted: bool) -> None:
+        """Subscribe to the queue's events or unsubscribe, at most once each (lock held)."""
+        if self._listening == wanted:
+            return
+        self._listening = wanted
+        if wanted:
+            self.queue.subscribe(self._on_queue_event)
+        else:
+            self.queue.unsubscribe(self._on_queue_event)
 
     def _execute(self, task: Task) -> None:
         with self._lock:

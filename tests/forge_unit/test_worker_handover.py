@@ -75,3 +75,29 @@ def test_retention_deletes_old_unnamed_history_only(queue):
     assert queue.get_task(old.id) is None
     assert queue.get_task(named.id) is not None
     assert queue.get_task(recent.id) is not None
+
+
+def test_cancel_after_reload_ui_interrupts_the_unloaded_workers_running_task(queue):
+    gate = threading.Event()  # never opened: the task only ends by being interrupted
+    old_host = FakeHost(gate=gate)
+    old = TaskExecutor(queue, old_host)
+    old.start()
+    task = queue.add_task("txt2img", PARAMS, script_args=SCRIPTS)
+    assert old_host.started.wait(10)
+    new_host = FakeHost()
+    new = TaskExecutor(queue, new_host)
+    try:
+        old.shutdown(timeout=0)  # Reload UI: the old worker is still inside its task
+        launch_after(old, new, start=True)
+        queue.cancel_task(task.id)  # the user presses Cancel on the running task
+        assert old_host._interrupt.is_set()  # delivered at once, to the worker that runs it
+        old._thread.join(30)
+        assert not old.is_alive
+        cancelled = queue.get_task(task.id)
+        assert cancelled.status == TaskStatus.CANCELLED
+        assert cancelled.result_images == []
+        assert old._on_queue_event not in queue._listeners  # it stopped listening once done
+        assert new_host.ran == []
+    finally:
+        gate.set()
+        new.shutdown()
