@@ -30,13 +30,15 @@ def forge_catalog() -> Catalog:
         checkpoints=[info.title for info in sd_models.checkpoints_list.values()],
         upscalers=upscalers,
         scripts={tab: _script_titles(tab) for tab in TABS},
+        alwayson={tab: _script_titles(tab, alwayson=True) for tab in TABS},
     )
 
 
-def _script_titles(tab: str) -> list[str]:
+def _script_titles(tab: str, alwayson: bool = False) -> list[str]:
     from modules import scripts
 
     runner = scripts.scripts_txt2img if tab == "txt2img" else scripts.scripts_img2img
     if runner is None:
         return []
-    return [script_title(script) for script in runner.scripts]
+    listed = runner.alwayson_scripts if alwayson else runner.scripts
+    return [script_title(script) for script in listed]
