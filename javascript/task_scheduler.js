@@ -29,12 +29,13 @@
         build() {
             const {el} = TS.dom;
             this.toasts = el("div", {className: "ts-toasts", attrs: {role: "status", "aria-live": "polite"}});
+            this.conflicts = new Conflicts();
             this.status = new TS.Status(this);
             this.list = new TS.TaskList(this);
             this.detail = new TS.Detail(this);
             this.footer = el("footer", {className: "ts-footer"});
             const body = el("div", {className: "ts-body"}, [this.list.node, this.detail.node]);
-            this.root = el("div", {className: "ts-app"}, [this.status.node, body, this.footer, this.toasts]);
+            this.root = el("div", {className: "ts-app"}, [this.conflicts.node, this.status.node, body, this.footer, this.toasts]);
             this.mount.replaceChildren(this.root);
         }
 
@@ -131,6 +132,7 @@
                 this.status.render(reply.status, previous);
                 this.list.renderCounts(reply.status.counts);
                 this.renderFooter(reply.status.settings);
+                this.conflicts.render(reply.status.conflicts || []);
             }
             if (reply.list) {
                 this.state.seen = reply.status.version;
@@ -150,7 +152,35 @@
         }
     }
 
+    // The banner atop the tab naming other installed queue extensions that clash with this one
+    // (their folder, what clashes, what to do). Hidden when there are none.
+    class Conflicts {
+        constructor() {
+            const {el} = TS.dom;
+            this.list = el("ul", {className: "ts-conflict-list"});
+            this.node = el("section", {className: "ts-conflicts", attrs: {role: "alert", hidden: true}}, [
+                el("strong", {text: "Another queue extension is installed and clashes with this one."}),
+                this.list,
+            ]);
+            this.signature = "[]";
+        }
+
+        render(conflicts) {
+            const signature = JSON.stringify(conflicts);
+            if (signature === this.signature) return;
+            this.signature = signature;
+            const {el} = TS.dom;
+            this.node.hidden = conflicts.length === 0;
+            this.list.replaceChildren(...conflicts.map((item) => el("li", {className: "ts-conflict"}, [
+                el("span", {className: "ts-conflict-name", text: item.extension}),
+                ` (${item.folder}): ${item.what}. `,
+                el("span", {className: "ts-conflict-advice", text: item.advice}),
+            ])));
+        }
+    }
+
     TS.App = App;
+    TS.Conflicts = Conflicts;
 
     // Forge builds the page after its scripts load, and may rebuild it (Reload UI): watch for
     // the mount point and start one app per mount.
@@ -173,4 +203,4 @@
             startWhenMounted();
         }
     }
-})(window.TaskScheduler = window.TaskScheduler || {});
+})(window.taskQueueExtensionForForge = window.taskQueueExtensionForForge || {});

@@ -49,4 +49,4 @@
             return {reply, images};
         },
     };
-})(window.TaskScheduler = window.TaskScheduler || {});
+})(window.taskQueueExtensionForForge = window.taskQueueExtensionForForge || {});

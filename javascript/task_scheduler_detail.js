@@ -178,4 +178,4 @@
     };
 
     TS.Detail = Detail;
-})(window.TaskScheduler = window.TaskScheduler || {});
+})(window.taskQueueExtensionForForge = window.taskQueueExtensionForForge || {});

@@ -96,4 +96,4 @@
     }
 
     TS.dialogs = {confirm, lightbox, prepareNotifications, queueEmptied};
-})(window.TaskScheduler = window.TaskScheduler || {});
+})(window.taskQueueExtensionForForge = window.taskQueueExtensionForForge || {});

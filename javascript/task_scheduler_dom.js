@@ -79,4 +79,4 @@
     }
 
     TS.dom = {el, setText, toggleClass, reconcile, duration, time};
-})(window.TaskScheduler = window.TaskScheduler || {});
+})(window.taskQueueExtensionForForge = window.taskQueueExtensionForForge || {});

@@ -124,4 +124,4 @@
     }
 
     TS.Editor = Editor;
-})(window.TaskScheduler = window.TaskScheduler || {});
+})(window.taskQueueExtensionForForge = window.taskQueueExtensionForForge || {});

@@ -249,4 +249,4 @@
 
     TS.TaskList = TaskList;
     TS.RowDrag = RowDrag;
-})(window.TaskScheduler = window.TaskScheduler || {});
+})(window.taskQueueExtensionForForge = window.taskQueueExtensionForForge || {});

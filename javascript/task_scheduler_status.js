@@ -86,4 +86,4 @@
     }
 
     TS.Status = Status;
-})(window.TaskScheduler = window.TaskScheduler || {});
+})(window.taskQueueExtensionForForge = window.taskQueueExtensionForForge || {});

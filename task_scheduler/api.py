@@ -49,6 +49,7 @@ from .api_schemas import (
     Txt2ImgRequest,
 )
 from .callbacks import CallbackSender
+from .conflicts import conflicts_of
 from .models import TaskNotFoundError, TaskStateError
 from .services import Services
 
@@ -181,7 +182,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         limit: Annotated[int, Query(ge=1, le=500, description="Pending tasks per page.")] = 50,
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ):
-        return views.queue_view(queue, services.executor, limit, offset, base_url(request))
+        return _queue_view(services, limit, offset, base_url(request))
 
     @router.get("/tasks", response_model=TaskPageOut, summary="List and search tasks")
     def list_tasks(
@@ -295,12 +296,12 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     @router.post("/start", response_model=QueueOut, summary="Start taking tasks")
     def start(request: Request):
         services.executor.start()
-        return views.queue_view(queue, services.executor, base_url=base_url(request))
+        return _queue_view(services, base_url=base_url(request))
 
     @router.post("/stop", response_model=QueueOut, summary="Stop after the current task")
     def stop(request: Request):
         services.executor.stop()
-        return views.queue_view(queue, services.executor, base_url=base_url(request))
+        return _queue_view(services, base_url=base_url(request))
 
     @router.post("/clear-completed", response_model=Cleared, summary="Delete finished tasks")
     def clear_completed(clear: ClearRequest | None = None):
@@ -334,6 +335,15 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         )
 
     return router
+
+
+def _queue_view(
+    services: Services, limit: int = 50, offset: int = 0, base_url: str = ""
+) -> dict[str, Any]:
+    """The queue's state plus the other extensions that clash with ours (QueueOut)."""
+    view = views.queue_view(services.queue, services.executor, limit, offset, base_url)
+    view["conflicts"] = conflicts_of(services)
+    return view
 
 
 class _ValidationSafeRoute(APIRoute):

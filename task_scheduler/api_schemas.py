@@ -256,6 +256,15 @@ class RunningOut(BaseModel):
     progress: ProgressOut | None = Field(description="Null when another process runs it.")
 
 
+class ConflictOut(BaseModel):
+    """Another installed extension that clashes with this one, and what to do about it."""
+
+    extension: str = Field(description="The other extension's name (its folder name).")
+    folder: str = Field(description="Where it is installed.")
+    what: str = Field(description="What clashes: package, API routes, tab, element ids...")
+    advice: str = Field(description="What to do (disable it in Extensions, restart Forge).")
+
+
 class QueueOut(BaseModel):
     """The worker, the running task, counts per status and a page of pending tasks."""
 
@@ -264,6 +273,10 @@ class QueueOut(BaseModel):
     running: RunningOut | None
     counts: dict[str, int]
     pending: TaskPageOut
+    conflicts: list[ConflictOut] = Field(
+        default_factory=list,
+        description="Other installed queue extensions that clash with this one (empty: none).",
+    )
 
 
 class TaskEdit(BaseModel):

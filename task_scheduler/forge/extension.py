@@ -19,6 +19,7 @@ from ..executor import TaskExecutor
 from ..files import FileStore
 from ..queue_manager import QueueManager
 from ..services import Services
+from . import conflicts as forge_conflicts
 from . import settings as forge_settings
 from .catalog import forge_catalog
 from .host import ForgeHost
@@ -83,6 +84,7 @@ def setup() -> Extension:
             resolve_image=_resolve_image,
         )
         host.extras = services.extras
+        services.extras["conflicts"] = forge_conflicts.new_report()
         start = forge_settings.read_settings().start_on_launch if first_load else _process.accepting
         launch_after(_process.previous, executor, start)
         _process.previous = None
@@ -155,7 +157,8 @@ def _app_started(extension: Extension, demo: Any, app: Any) -> None:
         extension.host.generate_inputs = extension.buttons.generate_inputs
     from .. import api
 
-    api.install(app, extension.services, _rest_access())
+    with forge_conflicts.routes_first(app, extension.services):
+        api.install(app, extension.services, _rest_access())
 
 
 def _rest_access() -> RestAccess:

@@ -109,7 +109,7 @@ class QueueButtons:
                 fn=self._handler(tab),
                 inputs=list(main.inputs),
                 outputs=[],
-                js=f"(...args) => taskSchedulerQueueArgs('{tab}', {count}, args)",
+                js=queue_args_js(tab, count),
                 show_progress="hidden",
             )
 
@@ -127,6 +127,17 @@ class QueueButtons:
 
         queue_generate.__name__ = f"task_scheduler_queue_{tab}"
         return queue_generate
+
+
+def queue_args_js(tab: str, count: int) -> str:
+    """The Queue click's preprocessor, self-contained (no global function another extension
+    could replace): Gradio passes the inputs then the outputs' values; keep the inputs and give
+    the task-id slot a fresh id. Unlike Forge's submit(), it starts no progress bar."""
+    return (
+        f"(...args) => {{ const values = args.slice(0, {count}); "
+        f"values[0] = 'task(queue-{tab}-' + Math.random().toString(36).slice(2, 10) + ')'; "
+        "return values; }"
+    )
 
 
 def _generate_handlers(demo: Any, tab: str) -> tuple[Any, list[Any]] | None:

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from .. import params as task_params
+from ..conflicts import conflicts_of
 from ..models import Task, TaskStatus
 from ..services import Services
 from ..views import run_order_places
@@ -86,6 +87,7 @@ def status(services: Services) -> dict[str, Any]:
             "data_dir": settings.data_dir,
             "history_days": settings.history_days,
         },
+        "conflicts": conflicts_of(services),  # other queue extensions: a banner atop the tab
     }
 
 
