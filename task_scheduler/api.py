@@ -28,7 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 
-from . import api_tasks, portable, views
+from . import api_peer, api_tasks, portable, views
 from .api_auth import RestAccess, basic_auth
 from .api_limits import TOO_LARGE, body_limited
 from .api_payload import FieldError
@@ -334,6 +334,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
             task, base_url=base_url(request), queue_position=queue.position(task_id), detail=True
         )
 
+    api_peer.add_routes(router, services)
     return router
 
 

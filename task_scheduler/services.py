@@ -74,3 +74,5 @@ class Services:
     resolve_image: Callable[[str], str] = os.path.abspath
     # Extra, Forge-specific information for the running task (e.g. its Forge progress id).
     extras: dict[str, Any] = field(default_factory=dict)
+    # Other queue extensions' databases found by the server (peer_sources.PeerSource list).
+    find_peers: Callable[[], list[Any]] = list

@@ -82,6 +82,7 @@ def setup() -> Extension:
             settings=forge_settings.read_settings,
             catalog=forge_catalog,
             resolve_image=_resolve_image,
+            find_peers=_find_peers,
         )
         host.extras = services.extras
         services.extras["conflicts"] = forge_conflicts.new_report()
@@ -186,6 +187,17 @@ def _rest_access() -> RestAccess:
     except (OSError, ValueError) as error:
         log.error("task_scheduler: REST routes not mounted, credentials unreadable: %s", error)
         return RestAccess(mounted=False)
+
+
+def _find_peers() -> list:
+    """Other queue extensions' databases in Forge's extensions folder (for the import)."""
+    from modules import paths_internal
+    from modules.shared import cmd_opts
+
+    from ..peer_sources import find_sources
+
+    agent_file = getattr(cmd_opts, "agent_scheduler_sqlite_file", None)  # its preload option
+    return find_sources([paths_internal.extensions_dir], agent_file=agent_file)
 
 
 def _resolve_image(path: str) -> str:
