@@ -264,14 +264,19 @@ class TaskStore:
             ).fetchall()
             conn.execute(f"DELETE FROM tasks WHERE id IN ({marks})", chunk)
             orphans.update(name for (name,) in names)
+        return self.unreferenced(conn, orphans)
+
+    def unreferenced(self, conn: sqlite3.Connection, names: Iterable[str]) -> list[str]:
+        """The names among `names` that no task lists."""
+        names = set(names)
         still_used = set()
-        for chunk in _chunks(sorted(orphans), 500):
+        for chunk in _chunks(sorted(names), 500):
             marks = ", ".join("?" for _ in chunk)
             rows = conn.execute(
                 f"SELECT DISTINCT name FROM task_files WHERE name IN ({marks})", chunk
             ).fetchall()
             still_used.update(name for (name,) in rows)
-        return sorted(orphans - still_used)
+        return sorted(names - still_used)
 
     def add_files(self, conn: sqlite3.Connection, task_id: str, names: Iterable[str]) -> None:
         conn.executemany(

@@ -3,13 +3,23 @@
 Captured images (init images, masks, ControlNet inputs, batch uploads) are written here once,
 named by their SHA-256, and listed in the task's `files`. The queue manager deletes a file when
 the last task that lists it is deleted. Output images are never stored here.
+
+A file and the task row that names it must agree after a crash or power loss (the row commits
+with synchronous=FULL), so a file is flushed to disk, and its folder entry too, before `put`
+returns; a file already there is checked against the bytes and rewritten when it differs.
+Removing files and checking them at enqueue both happen inside the queue's write transaction
+(see QueueManager), so a delete can never remove a file a task being queued relies on.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
+
+log = logging.getLogger("task_scheduler")
 
 
 class FileStore:
@@ -28,14 +38,14 @@ class FileStore:
         return f"{hashlib.sha256(data).hexdigest()}.{ext}"
 
     def put(self, data: bytes, ext: str) -> str:
-        """Store bytes (once per content) and return the file's name."""
+        """Store bytes (once per content, durably) and return the file's name.
+
+        A file of that name that is missing, truncated or corrupt is written again.
+        """
         name = self.name_for(data, ext)
         path = self.path(name)
-        if not os.path.exists(path):
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)  # atomic: a crash never leaves a half-written file
+        if not _holds(path, data):
+            self._write(path, data)
         return name
 
     def path(self, name: str) -> str:
@@ -48,6 +58,80 @@ class FileStore:
 
     def exists(self, name: str) -> bool:
         return os.path.isfile(self.path(name))
+
+    def require(self, names: Iterable[str], contents: Mapping[str, bytes]) -> None:
+        """Make sure every named file is here, writing a missing one from `contents`.
+
+        Called inside the enqueue's write transaction, where no delete can run. Raises
+        ValueError naming a file that is missing and not in `contents`.
+        """
+        for name in names:
+            if self.exists(name):
+                continue
+            data = contents.get(name)
+            if data is None or self.put(data, name.rpartition(".")[2]) != name:
+                raise ValueError(f"files: {name} is not in the data folder")
+            log.info("input file %s was removed meanwhile; written again", name)
+
+    def remove(self, names: Iterable[str]) -> None:
+        """Delete files (missing ones are fine); called inside the queue's write transaction."""
+        for name in names:
+            try:
+                os.remove(self.path(name))
+            except FileNotFoundError:
+                pass
+            except OSError:
+                log.exception("could not remove task input file %s", name)
+
+    def _write(self, path: str, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)  # atomic: a crash never leaves a half-written file
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        _sync_folder(self.root)
+
+
+class StagedFiles:
+    """A FileStore that remembers the bytes it stored, for `QueueManager.add_task`'s
+    `file_contents`: the enqueue writes a file again if a delete removed it meanwhile."""
+
+    def __init__(self, store: FileStore):
+        self.store = store
+        self.contents: dict[str, bytes] = {}
+
+    def put(self, data: bytes, ext: str) -> str:
+        name = self.store.put(data, ext)
+        self.contents[name] = data
+        return name
+
+
+def _holds(path: str, data: bytes) -> bool:
+    """Whether the file at `path` exists with exactly these bytes."""
+    try:
+        if os.path.getsize(path) != len(data):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except OSError:
+        return False
+
+
+def _sync_folder(folder: str) -> None:
+    """Flush the folder's entries (the new name) to disk; Windows cannot open a folder."""
+    if os.name == "nt":  # pragma: no cover - Windows offers no fsync of a folder
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def check_file_name(name: str) -> str:

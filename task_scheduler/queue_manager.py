@@ -13,11 +13,11 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .db import TaskStore
-from .files import check_file_name
+from .files import FileStore, check_file_name
 from .models import (
     SHUTDOWN_ERROR,
     TASK_TYPES,
@@ -31,6 +31,7 @@ from .models import (
 from .params import apply_edits
 from .process_liveness import claim_for_this_process, claim_is_alive
 from .queue_imports import ImportVerbs
+from .queue_removal import RemovalVerbs
 from .run_order import place_new, target_place
 from .task_reads import TaskReads
 
@@ -47,7 +48,7 @@ MOVES = ("top", "bottom", "up", "down")
 WORKER_STATE_KEY = "worker_state"
 
 
-class QueueManager(TaskReads, ImportVerbs):
+class QueueManager(TaskReads, ImportVerbs, RemovalVerbs):
     """The task queue on one SQLite file. Thread-safe; several processes may share the file."""
 
     def __init__(
@@ -58,6 +59,7 @@ class QueueManager(TaskReads, ImportVerbs):
     ):
         self.store = TaskStore(db_path)
         self.files_dir = os.fspath(files_dir) if files_dir is not None else None
+        self.files = FileStore(self.files_dir) if self.files_dir is not None else None
         # Identifies this process's claims (see process_liveness): "host:pid:token:start".
         self.owner = claim_for_this_process(uuid.uuid4().hex[:8])
         self._listeners: list[Listener] = []
@@ -98,17 +100,30 @@ class QueueManager(TaskReads, ImportVerbs):
     # -- adding -------------------------------------------------------------------------------
 
     def add_task(
-        self, task_type: str, params: dict[str, Any], *, front: bool = False, **fields: Any
+        self,
+        task_type: str,
+        params: dict[str, Any],
+        *,
+        front: bool = False,
+        file_contents: Mapping[str, bytes] | None = None,
+        **fields: Any,
     ) -> Task:
-        """Queue a new pending task at the end of its priority (or first, with `front`)."""
+        """Queue a new pending task at the end of its priority (or first, with `front`).
+
+        Every name in `files` must be in the data folder when the task is stored; one that a
+        concurrent delete removed is written again from `file_contents` (ValueError without).
+        """
         task = self._new_task(task_type, params, fields)
         with self.store.transaction() as conn:
+            self._require_files(task.files, file_contents)
             place_new(self.store, conn, task, front)
             self.store.insert(conn, task)
         self._notify("added", task.id)
         return task
 
-    def add_tasks(self, specs: Iterable[dict[str, Any]]) -> list[Task]:
+    def add_tasks(
+        self, specs: Iterable[dict[str, Any]], file_contents: Mapping[str, bytes] | None = None
+    ) -> list[Task]:
         """Queue several tasks at once: all of them, or none when one is invalid."""
         tasks = []
         for spec in specs:
@@ -116,6 +131,7 @@ class QueueManager(TaskReads, ImportVerbs):
             tasks.append(self._new_task(spec.pop("task_type"), spec.pop("params"), spec))
         with self.store.transaction() as conn:
             for task in tasks:
+                self._require_files(task.files, file_contents)
                 place_new(self.store, conn, task, front=False)
                 self.store.insert(conn, task)
         for task in tasks:
@@ -261,44 +277,6 @@ class QueueManager(TaskReads, ImportVerbs):
         self.store.insert(conn, task)
         return task
 
-    def delete_task(self, task_id: str) -> None:
-        """Delete a task that is not running, with the input files only it used."""
-        with self.store.transaction() as conn:
-            task = self._locked(conn, task_id)
-            if task.status == TaskStatus.RUNNING:
-                raise TaskStateError(task_id, task.status.value, "deleted")
-            orphans = self.store.delete(conn, [task_id])
-        self._remove_files(orphans)
-        self._notify("deleted", task_id)
-
-    def clear_completed(self, statuses: Iterable[str] = ("completed",)) -> int:
-        """Delete finished tasks of the given statuses (bookmarked ones stay); return how many."""
-        wanted = [TaskStatus(s) for s in statuses]
-        if not wanted or any(s not in TERMINAL_STATUSES for s in wanted):
-            raise ValueError("statuses: only completed, failed or cancelled tasks can be cleared")
-        marks = ", ".join("?" for _ in wanted)
-        return self._delete_where(
-            f"status IN ({marks}) AND bookmarked = 0", [s.value for s in wanted]
-        )
-
-    def prune_history(self, older_than_seconds: float) -> int:
-        """Delete finished tasks older than the limit, except bookmarked or named ones."""
-        cutoff = time.time() - older_than_seconds
-        return self._delete_where(
-            "status IN ('completed', 'failed', 'cancelled') AND completed_at < ? "
-            "AND bookmarked = 0 AND name = ''",
-            [cutoff],
-        )
-
-    def _delete_where(self, where: str, args: list[Any]) -> int:
-        with self.store.transaction() as conn:
-            ids = self.store.ids_where(conn, where, args)
-            orphans = self.store.delete(conn, ids)
-        self._remove_files(orphans)
-        if ids:
-            self._notify("deleted", ids[0] if len(ids) == 1 else "*")
-        return len(ids)
-
     def edit_task(
         self, task_id: str, generation: dict[str, Any] | None = None, **fields: Any
     ) -> Task:
@@ -383,17 +361,6 @@ class QueueManager(TaskReads, ImportVerbs):
         if task.status != TaskStatus.PENDING:
             raise TaskStateError(task_id, task.status.value, action)
         return task
-
-    def _remove_files(self, names: list[str]) -> None:
-        if not self.files_dir:
-            return
-        for name in names:
-            try:
-                os.remove(os.path.join(self.files_dir, check_file_name(name)))
-            except FileNotFoundError:
-                pass
-            except OSError:
-                log.exception("could not remove task input file %s", name)
 
 
 def _check_priority(priority: Any) -> None:

@@ -18,6 +18,7 @@ def test_every_field_round_trips_and_survives_reopening(db_path, tmp_path):
     big = {"source": "ui", "inputs": {"prompt": prompt, "blob": "y" * 2_000_000}}
     script_args = {"selected": "X/Y/Z plot", "scripts": {"Sampler": [20, "Euler a", "Karras"]}}
     queue = QueueManager(db_path, files_dir=tmp_path / "inputs")
+    (tmp_path / "inputs" / ("a" * 64 + ".png")).write_bytes(b"an input file")
     task = queue.add_task(
         "img2img",
         big,
