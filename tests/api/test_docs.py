@@ -13,7 +13,7 @@ def test_every_operation_has_a_summary_responses_and_the_tag(app_api):
         if path.startswith(BASE)
         for method, operation in methods.items()
     ]
-    assert len(operations) == 16
+    assert len(operations) == 18  # 16 + GET/POST /import/peer
     for path, method, operation in operations:
         assert operation.get("summary"), (method, path)
         assert operation["tags"] == ["Task Scheduler"], (method, path)
