@@ -28,6 +28,7 @@
                 button("Clear completed", "Delete completed tasks from the history (bookmarked ones stay)", () =>
                     app.act({action: "clear", statuses: ["completed"]}, {confirm: "Delete all completed tasks from the history?", confirmLabel: "Clear"})),
                 button("Refresh", "Reload the list now", () => app.refresh(true)),
+                button("Import from another queue…", "Bring over the queue of sd-webui-forge-task-scheduler (SachiraChin) or Agent Scheduler", () => TS.peerImport.open(app), "ts-import-open"),
             ]);
             this.node = el("header", {className: "ts-header"}, [
                 el("div", {className: "ts-status-line"}, [this.state, this.estimate]),

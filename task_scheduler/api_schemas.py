@@ -405,6 +405,7 @@ class PeerRowOut(BaseModel):
 
     source_id: str = Field(description="The task's id in the other extension.")
     outcome: Literal["imported", "skipped", "already imported"]
+    label: str = Field(default="", description="Its name, else the start of its prompt.")
     task_id: str | None = Field(default=None, description="Our task (imported or earlier).")
     status: Status | None = None
     reason: str | None = Field(default=None, description="Why it was skipped.")

@@ -47,6 +47,7 @@ class RowOutcome:
 
     source_id: str
     outcome: str  # IMPORTED, SKIPPED or ALREADY
+    label: str = ""  # the task's name, else the start of its prompt (for people)
     task_id: str | None = None
     status: str | None = None  # our status of the imported task
     reason: str | None = None  # why it was skipped
@@ -118,19 +119,23 @@ def import_source(
     for source_id, mapped in rows:
         key = f"{source.kind}:{source_id}"
         if key in seen:
-            report.rows.append(RowOutcome(source_id, ALREADY, task_id=seen[key]))
+            label = "" if isinstance(mapped, str) else _label(mapped.name, mapped.payload)
+            report.rows.append(RowOutcome(source_id, ALREADY, label, task_id=seen[key]))
             continue
+        label = "" if isinstance(mapped, str) else _label(mapped.name, mapped.payload)
         try:
             if isinstance(mapped, str):
                 raise RowSkipped(mapped)
             task, extracted = build_task(mapped, catalog)
         except RowSkipped as reason:
-            report.rows.append(RowOutcome(source_id, SKIPPED, reason=str(reason)))
+            report.rows.append(RowOutcome(source_id, SKIPPED, label, reason=str(reason)))
             continue
         entries.append((key, task))
         images.append(extracted)
         report.rows.append(
-            RowOutcome(source_id, IMPORTED, task.id, task.status.value, warnings=task.warnings)
+            RowOutcome(
+                source_id, IMPORTED, label, task.id, task.status.value, warnings=task.warnings
+            )
         )
     if dry_run or not entries:
         return report
@@ -144,6 +149,12 @@ def import_source(
         report.imported, source.label, source.path, report.skipped, report.already_imported,
     )  # fmt: skip
     return report
+
+
+def _label(name: str, payload: dict[str, Any]) -> str:
+    prompt = payload.get("prompt")
+    text = name or (prompt if isinstance(prompt, str) else "")
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def read_source(

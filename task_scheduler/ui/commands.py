@@ -19,7 +19,7 @@ from ..api_payload import FieldError
 from ..models import TaskNotFoundError, TaskStateError
 from ..queue_manager import MOVES
 from ..services import Services
-from . import editing, views
+from . import editing, peer_actions, views
 from .infotext import infotext
 
 log = logging.getLogger("task_scheduler")
@@ -75,6 +75,8 @@ def act(services: Services, request_text: str) -> str:
         )
     except ValueError as error:
         return _dump({"ok": False, "error": str(error)})
+    if isinstance(message, dict):  # a reply with data besides its message (peer_actions.py)
+        return _dump({"ok": True, **message})
     return _dump({"ok": True, "message": message})
 
 
@@ -194,7 +196,7 @@ def _edit(services: Services, request: dict) -> str:
     return "Task saved."
 
 
-_ACTIONS: dict[str, Callable[[Services, dict], str]] = {
+_ACTIONS: dict[str, Callable[[Services, dict], Any]] = {
     "start": _start,
     "stop": _stop,
     "cancel": _cancel,
@@ -205,6 +207,7 @@ _ACTIONS: dict[str, Callable[[Services, dict], str]] = {
     "clear": _clear,
     "bookmark": _bookmark,
     "edit": _edit,
+    **peer_actions.ACTIONS,
 }
 
 

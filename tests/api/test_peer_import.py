@@ -68,6 +68,7 @@ def test_a_detected_source_is_imported_once_with_a_report(peer_api):
     assert rows[broken["id"]] == {
         "source_id": broken["id"],
         "outcome": "skipped",
+        "label": "",
         "task_id": None,
         "status": None,
         "reason": "params: not valid JSON",

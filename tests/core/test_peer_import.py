@@ -243,6 +243,10 @@ def test_sachira_odd_rows_are_skipped_or_warned_with_reasons(extensions, queue, 
     assert rows[gone["id"]].reason.endswith("no longer exists")
     assert "is outside" in rows[outside["id"]].reason  # a database cannot make us read any file
     assert rows[bad_json["id"]].reason == "params: not valid JSON"
+    assert (rows[bad_json["id"]].label, rows[unknown_sampler["id"]].label) == (
+        "",
+        "a red fox in snow",
+    )
     assert rows[bad_type["id"]].reason.startswith("parameters: steps:")
     task, payload = payload_of(queue, rows[img2img["id"]].task_id)
     (name,) = task.files
