@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,9 +197,16 @@ def carry_scripts(
 
 
 def only_sdapi_fields(task_type: str, values: dict[str, Any]) -> dict[str, Any]:
-    """The sdapi body fields among `values`, without None (Forge's defaults apply)."""
+    """The sdapi body fields among `values`, without None or a non-finite number (Forge's
+    defaults apply: a captured processing object holds e.g. ``s_tmax = inf``)."""
     allowed = SDAPI_FIELDS[task_type]
-    return {key: value for key, value in values.items() if key in allowed and value is not None}
+    return {
+        key: value
+        for key, value in values.items()
+        if key in allowed
+        and value is not None
+        and not (isinstance(value, float) and not math.isfinite(value))
+    }
 
 
 def _drop_unknown_names(

@@ -267,6 +267,35 @@ def test_sachira_odd_rows_are_skipped_or_warned_with_reasons(extensions, queue, 
     assert "the selected script (entry 2 of the Script menu) was not carried over" in task.warnings
 
 
+def test_sachira_dynamic_capture_keeps_only_what_sdapi_replays(extensions, queue, files):
+    """The "dynamic" format dumps every JSON-able attribute of the processing object."""
+    row = peers.sachira_row(
+        capture_format="dynamic",
+        params={
+            "s_tmax": float("inf"),  # json.dumps writes Infinity; Forge's default is meant
+            "s_churn": 0.0,
+            "all_prompts": [],
+            "sd_model_name": "randA",
+            "iteration": 0,
+            "script_args": [0, 20],
+            "cached_c": [None, None],
+            "override_settings": {"sd_vae": "Automatic"},
+            "hr_additional_modules": ["Use same choices"],
+        },
+    )
+    path = peers.make_sachira_db(str(extensions / "sd-webui-forge-task-scheduler"), [row])
+
+    report = run_import(queue, files, path)
+
+    assert report.imported == 1
+    _, payload = payload_of(queue, report.rows[0].task_id)
+    assert not {"s_tmax", "all_prompts", "sd_model_name", "iteration", "cached_c"} & set(payload)
+    assert "script_args" not in payload  # the selected script's args in sdapi: not these
+    assert payload["s_churn"] == 0.0
+    assert payload["hr_additional_modules"] == ["Use same choices"]
+    assert payload["override_settings"] == {"sd_vae": "Automatic", "CLIP_stop_at_last_layers": 2}
+
+
 def test_sachira_history_comes_only_on_request_with_results(extensions, queue, files):
     folder = str(extensions / "sd-webui-forge-task-scheduler")
     done = peers.sachira_finished("completed", ["outputs/txt2img/0001.png", "log.txt"], name="kept")
