@@ -27,6 +27,16 @@ import time
 from pathlib import Path
 
 CONFIG_SUBDIR = Path("backend/huggingface/runwayml/stable-diffusion-v1-5")
+# The test Forge lives beside the project checkout: <checkout>/../forge (tests/forge_env/ is two
+# folders below the checkout).
+DEFAULT_FORGE_DIR = Path(__file__).resolve().parents[3] / "forge"
+
+
+def default_forge_dir() -> Path:
+    """$FORGE_DIR, else the folder `forge` beside the project checkout."""
+    value = os.environ.get("FORGE_DIR")
+    return Path(value) if value else DEFAULT_FORGE_DIR
+
 
 # Key counts of a real SD 1.5 single-file checkpoint (without position_ids / EMA keys).
 EXPECTED_KEYS = {
@@ -53,8 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--forge-dir",
         type=Path,
-        default=Path(os.environ.get("FORGE_DIR", "/work/forge")),
-        help="Forge checkout (default: $FORGE_DIR or /work/forge)",
+        default=default_forge_dir(),
+        help="Forge checkout (default: $FORGE_DIR, else <checkout>/../forge)",
     )
     ap.add_argument(
         "--norm-jitter",

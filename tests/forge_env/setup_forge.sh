@@ -179,8 +179,35 @@ else
 fi
 
 # -- 6. (optional) issue-9 test assets --------------------------------------------------------
+# Each generator writes <file>.part and renames it when done, so an existing file is complete.
+asset() {  # asset STEP-LABEL OUTPUT GENERATOR [ARGS...]
+    local label="$1" out="$2"
+    shift 2
+    if [[ -s "$out" ]]; then
+        say "6. $label already there ($(basename "$out"))"
+        return
+    fi
+    say "6. writing $label ($(basename "$out"))"
+    "$FORGE_VENV/bin/python" "$here/$@" "$out"
+}
 if [[ "$with_assets" == 1 ]]; then
-    say "6. test assets: not written yet"
+    asset "LoRA" "$FORGE_DIR/models/Lora/randLora.safetensors" make_lora.py --seed 1 \
+        --forge-dir "$FORGE_DIR"
+    asset "embedding" "$FORGE_DIR/embeddings/randEmbed.safetensors" make_embedding.py --seed 1
+    asset "ControlNet model (~1.5 min, 3.2 GB peak)" \
+        "$FORGE_DIR/models/ControlNet/randControl_canny.safetensors" make_controlnet.py --seed 1 \
+        --forge-dir "$FORGE_DIR"
+    # styles.csv is small: rewritten whenever it differs from the generator's (a test or a user
+    # may have saved styles into it).
+    styles_tmp="$(mktemp)"
+    "$FORGE_VENV/bin/python" "$here/make_styles.py" "$styles_tmp" >/dev/null
+    if cmp -s "$styles_tmp" "$FORGE_DIR/styles.csv"; then
+        say "6. styles.csv already there"
+        rm -f "$styles_tmp"
+    else
+        mv "$styles_tmp" "$FORGE_DIR/styles.csv"
+        say "6. styles.csv written (2 styles)"
+    fi
 fi
 
 say "done in $(($(date +%s) - started)) s"
