@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Launch the test Forge (CPU only, API on, 127.0.0.1 only, nothing downloaded).
 #
-#   FORGE_DIR   Forge checkout            (default /work/forge)
-#   FORGE_VENV  its virtualenv            (default /work/forge-venv)
+#   FORGE_DIR   Forge checkout            (default <checkout>/../forge, beside this project)
+#   FORGE_VENV  its virtualenv            (default <checkout>/../forge-venv)
 #   FORGE_PORT  port of UI + API          (default 7861)
 #   FORGE_SEED_SCRIPT=0  do not (re)install the test-only RNG seed script
 #
@@ -12,17 +12,21 @@
 # See SETUP.md beside this file for how the environment is built.
 set -euo pipefail
 
-FORGE_DIR="${FORGE_DIR:-/work/forge}"
-FORGE_VENV="${FORGE_VENV:-/work/forge-venv}"
-FORGE_PORT="${FORGE_PORT:-7861}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+beside="$(dirname "$(cd "$here/../.." && pwd)")"  # the folder holding the project checkout
+FORGE_DIR="${FORGE_DIR:-$beside/forge}"
+FORGE_VENV="${FORGE_VENV:-$beside/forge-venv}"
+# Absolute from here on (the launcher changes into FORGE_DIR; relative values are from the caller).
+FORGE_DIR="$(realpath -m "$FORGE_DIR")"
+FORGE_VENV="$(realpath -m "$FORGE_VENV")"
+FORGE_PORT="${FORGE_PORT:-7861}"
 
 if [[ ! -f "$FORGE_DIR/launch.py" ]]; then
-    echo "launch_forge.sh: no Forge checkout at FORGE_DIR=$FORGE_DIR" >&2
+    echo "launch_forge.sh: no Forge checkout at FORGE_DIR=$FORGE_DIR (build it: setup_forge.sh)" >&2
     exit 2
 fi
 if [[ ! -x "$FORGE_VENV/bin/python" ]]; then
-    echo "launch_forge.sh: no venv at FORGE_VENV=$FORGE_VENV" >&2
+    echo "launch_forge.sh: no venv at FORGE_VENV=$FORGE_VENV (build it: setup_forge.sh)" >&2
     exit 2
 fi
 for repo in stable-diffusion-webui-assets huggingface_guess BLIP; do

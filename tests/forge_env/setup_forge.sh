@@ -20,6 +20,9 @@ checkout="$(cd "$here/../.." && pwd)"
 beside="$(dirname "$checkout")"
 FORGE_DIR="${FORGE_DIR:-$beside/forge}"
 FORGE_VENV="${FORGE_VENV:-$beside/forge-venv}"
+# Absolute from here on (the launcher changes into FORGE_DIR; relative values are from the caller).
+FORGE_DIR="$(realpath -m "$FORGE_DIR")"
+FORGE_VENV="$(realpath -m "$FORGE_VENV")"
 FORGE_MIRROR="${FORGE_MIRROR:-/work/.mirror}"
 FORGE_PYTHON="${FORGE_PYTHON:-python3.11}"
 

@@ -17,9 +17,18 @@ from PIL import Image
 pytest.register_assert_rewrite("tests.integration.identity")
 
 from .forge_page import ForgePage  # noqa: E402
-from .forge_process import ForgeProcess, forge_dir, install_extension  # noqa: E402
+from .forge_process import (  # noqa: E402
+    DEFAULT_FORGE_DIR,
+    ForgeProcess,
+    forge_dir,
+    install_extension,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "integration"
+NO_FORGE = (
+    "FORGE_DIR is not set (needs a real Forge: tests/forge_env/setup_forge.sh builds one at "
+    f"{DEFAULT_FORGE_DIR}, then FORGE_DIR={DEFAULT_FORGE_DIR})"
+)
 
 
 def pytest_collection_modifyitems(items):
@@ -30,7 +39,7 @@ def pytest_collection_modifyitems(items):
         item.add_marker(pytest.mark.forge)
         item.add_marker(pytest.mark.browser)
         if forge is None:
-            item.add_marker(pytest.mark.skip(reason="FORGE_DIR is not set (needs a real Forge)"))
+            item.add_marker(pytest.mark.skip(reason=NO_FORGE))
         elif not (forge / "launch.py").is_file():
             item.add_marker(pytest.mark.skip(reason=f"FORGE_DIR={forge} is not a Forge checkout"))
 

@@ -29,11 +29,22 @@ EXTENSION_NAME = "sd-webui-forge-task-scheduler"
 READY_LINE = "Startup time:"
 START_TIMEOUT = 900.0  # first start on a busy 2-core machine: imports, scripts, UI
 TASK_TIMEOUT = 900.0
+# Where tests/forge_env/setup_forge.sh builds the test Forge: beside this checkout. The forge
+# tests still run only when FORGE_DIR is set (CI has no Forge); the default names the place.
+DEFAULT_FORGE_DIR = REPO.parent / "forge"
+DEFAULT_FORGE_VENV = REPO.parent / "forge-venv"
 
 
 def forge_dir() -> Path | None:
+    """The Forge checkout named by $FORGE_DIR (absolute), or None when it is not set."""
     value = os.environ.get("FORGE_DIR")
-    return Path(value) if value else None
+    return Path(value).resolve() if value else None
+
+
+def forge_venv() -> Path:
+    """$FORGE_VENV, else the virtualenv beside this checkout."""
+    value = os.environ.get("FORGE_VENV")
+    return Path(value).resolve() if value else DEFAULT_FORGE_VENV
 
 
 def install_extension(forge: Path) -> None:
@@ -113,7 +124,12 @@ class ForgeProcess:
         else:
             self.settings_file.write_text(json.dumps(self.settings))
         self.port = free_port()
-        env = {**os.environ, "FORGE_DIR": str(self.forge), "FORGE_PORT": str(self.port)}
+        env = {
+            **os.environ,
+            "FORGE_DIR": str(self.forge),
+            "FORGE_VENV": str(forge_venv()),
+            "FORGE_PORT": str(self.port),
+        }
         with open(self.log_path, "a") as log:
             log.write(f"\n===== launch on port {self.port} =====\n")
             log.flush()
