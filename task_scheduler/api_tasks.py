@@ -56,7 +56,7 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
     limits = ImageLimits(max_pixels=settings.max_image_pixels, max_images=settings.max_images)
     extracted = extract_images(task_type, payload, limits)
     extracted.save(services.files)
-    task = services.queue.add_task(
+    return services.queue.add_task(
         task_type,
         {"source": "api", "payload": extracted.payload, "base_url": base_url},
         name=extras.name,
@@ -64,9 +64,8 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
         checkpoint=checkpoint,
         callback_url=callback_url,
         files=extracted.names,
+        file_contents={name: data for name, (data, _ext) in extracted.files.items()},
     )
-    extracted.save_missing(services.files)
-    return task
 
 
 def edit(services: Services, task_id: str, edits: dict[str, Any]) -> Task:

@@ -90,11 +90,8 @@ def import_document(services: Services, document: ExportDocument, base_url: str)
     used = {name: contents[name] for spec in specs for name in spec["files"]}
     for name, data in used.items():
         services.files.put(data, name.rsplit(".", 1)[1])
-    tasks = services.queue.add_tasks(specs)
-    for name, data in used.items():  # a concurrent delete may have removed a shared file
-        if not services.files.exists(name):
-            services.files.put(data, name.rsplit(".", 1)[1])
-    return tasks
+    # a file a concurrent delete removed meanwhile is written again inside the transaction
+    return services.queue.add_tasks(specs, file_contents=used)
 
 
 def _decode_file(name: str, data: str) -> bytes:

@@ -6,7 +6,7 @@ import os
 import tempfile
 from typing import Any
 
-from ..files import FileStore
+from ..files import FileStore, StagedFiles
 from ..queue_manager import QueueManager
 from . import top_bar
 from .capture import capture
@@ -24,17 +24,23 @@ def enqueue_from_ui(
     """
     layout = current_layout(runner(tab))
     state = top_bar.user_view()
+    staged = StagedFiles(files)  # the bytes, should a concurrent delete remove a file
     captured = capture(
         tab,
         fixed_input_names(tab),
         values,
         layout,
-        Encoder(files, is_upload=is_temp_upload),
+        Encoder(staged, is_upload=is_temp_upload),
         top_bar=top_bar.for_task(state),
         checkpoint=str(state.get(top_bar.CHECKPOINT) or ""),
         user=user,
     )
-    task = queue.add_task(captured.task_type, captured.params, **captured.add_kwargs())
+    task = queue.add_task(
+        captured.task_type,
+        captured.params,
+        file_contents=staged.contents,
+        **captured.add_kwargs(),
+    )
     position = queue.position(task.id)
     where = f"position {position}" if position else "the queue"
     return f"Queued ({tab}) at {where} in the Task Queue."
