@@ -51,6 +51,7 @@ from .api_schemas import (
 from .callbacks import CallbackSender
 from .conflicts import conflicts_of
 from .models import TaskNotFoundError, TaskStateError
+from .same_origin import require_same_origin_json
 from .services import Services
 
 log = logging.getLogger("task_scheduler")
@@ -61,6 +62,10 @@ _NOT_FOUND = {404: {"model": ErrorOut, "description": "No task has this id."}}
 _CONFLICT = {409: {"model": ErrorOut, "description": "The task's status forbids this."}}
 _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 _IMAGE_TYPES |= {".webp": "image/webp", ".gif": "image/gif", ".bmp": "image/bmp"}
+CROSS_SITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorOut, "description": "A cross-site request that changes state."},
+    415: {"model": ErrorOut, "description": "A request body that is not JSON."},
+}
 
 
 def install(
@@ -113,9 +118,14 @@ def shutdown(services: Services) -> None:
 
 
 def create_router(services: Services, credentials: dict[str, str] | None = None) -> APIRouter:
-    """All /task-scheduler routes; with `credentials`, every route requires HTTP Basic auth."""
+    """All /task-scheduler routes; with `credentials`, every route requires HTTP Basic auth.
+
+    Every route also refuses cross-site state-changing requests and non-JSON bodies
+    (same_origin.py): one router-level check, so a new route is covered too.
+    """
     dependencies = [Depends(basic_auth(credentials))] if credentials is not None else []
-    responses: dict[int | str, dict[str, Any]] = {**TOO_LARGE}
+    dependencies.append(Depends(require_same_origin_json))
+    responses: dict[int | str, dict[str, Any]] = {**TOO_LARGE, **CROSS_SITE_RESPONSES}
     if credentials is not None:
         responses[401] = {"model": ErrorOut, "description": "Missing or wrong credentials."}
     router = APIRouter(

@@ -19,6 +19,7 @@ from typing import Any
 
 import gradio as gr
 
+from .. import same_origin
 from .layout import TABS
 
 log = logging.getLogger("task_scheduler")
@@ -117,7 +118,12 @@ class QueueButtons:
         enqueue = self.enqueue
 
         def queue_generate(id_task: str, request: gr.Request, *values: Any) -> None:
-            """Store a task with Generate's values; never generates."""
+            """Store a task with Generate's values; never generates. Refuses a cross-site
+            or non-JSON call (same_origin.py): Gradio's queue routes accept form posts."""
+            refused = same_origin.refusal("POST", getattr(request, "headers", None) or {})
+            if refused is not None:
+                log.warning("task_scheduler: refused a %s Queue call: %s", tab, refused[1])
+                raise gr.Error(f"Not queued: {refused[1]}")
             try:
                 message = enqueue(tab, list(values), getattr(request, "username", None))
             except (ValueError, LookupError, RuntimeError, OSError) as error:

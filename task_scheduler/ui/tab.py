@@ -3,7 +3,7 @@
 The page itself is drawn by javascript/task_scheduler*.js into `#task_scheduler_app`. The
 front end talks to the queue only through the Gradio events registered here, by their API
 names (see API_NAMES), with `queue=False` so they answer at once even while Forge's Gradio
-queue is busy generating.
+queue is busy generating. Each refuses cross-site and non-JSON calls (same_origin.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 
 import gradio as gr
 
+from .. import same_origin
 from ..services import Services
 from . import commands
 
@@ -38,13 +39,19 @@ def create_tab(services: Services) -> gr.Blocks:
     loads an extension's javascript/ folder and style.css itself.
     """
 
-    def poll(text: str) -> str:
+    def poll(text: str, request: gr.Request) -> str:
+        if refused := _cross_site(request):
+            return refused
         return _guard(lambda: commands.poll(services, text))
 
-    def act(text: str) -> str:
+    def act(text: str, request: gr.Request) -> str:
+        if refused := _cross_site(request):
+            return refused
         return _guard(lambda: commands.act(services, text))
 
-    def open_task(text: str):
+    def open_task(text: str, request: gr.Request):
+        if refused := _cross_site(request):
+            return refused, []
         try:
             return commands.open_task(services, text)
         except Exception as error:
@@ -75,6 +82,22 @@ def create_tab(services: Services) -> gr.Blocks:
                 show_progress="hidden",
             )
     return tab
+
+
+def _cross_site(request: gr.Request | None) -> str | None:
+    """An error reply for a cross-site or non-JSON call (same_origin.py), else None.
+
+    Gradio's event routes are POSTs that a form or no-cors fetch on another site could send
+    with the user's login cookie; the tab's own calls are same-origin JSON.
+    """
+    headers = getattr(request, "headers", None)
+    if headers is None:  # called directly in Python, not over HTTP
+        return None
+    refused = same_origin.refusal("POST", headers)
+    if refused is None:
+        return None
+    log.warning("task_scheduler tab: refused a call: %s", refused[1])
+    return json.dumps({"ok": False, "error": f"Refused: {refused[1]}."})
 
 
 def _guard(call) -> str:

@@ -23,7 +23,7 @@ def our_routes(client) -> list[tuple[str, str]]:
 def test_every_route_is_protected(make_api):
     api = make_api(credentials=USERS)
     routes = our_routes(api.client)
-    assert len(routes) == 16
+    assert len(routes) >= 16  # every route the app has (16 when written)
     api.client.auth = None
     for method, path in routes:
         response = api.client.request(method, path, json={})
