@@ -25,9 +25,9 @@ TAB_TITLE = "Task Queue"
 OUR_ELEMENT_IDS = ("task_scheduler_app", "tab_task_scheduler", "txt2img_queue", "img2img_queue")
 OUR_JS_GLOBALS = ("taskQueueExtensionForForge",)
 ADVICE = (
-    "Two queue extensions fight over the same names. Disable '{name}' in Forge's Extensions "
-    "tab (Installed: untick it, 'Apply and restart UI'), then restart Forge. "
-    "To bring its queue over, see 'Coexistence with other queue extensions' in our README."
+    "Disable '{name}' in Forge's Extensions tab (untick it, 'Apply and restart UI'), then "
+    "restart Forge. To keep its queue, first use 'Import from another queue…' in our Task Queue "
+    "tab."
 )
 UNKNOWN = "an unknown extension"
 ADVICE_UNKNOWN = (
