@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from .host import Host, Progress, RunResult
+from .host import CancelToken, Host, Progress, RunResult
 from .models import Task, TaskStateError, TaskStatus
 from .queue_manager import QueueManager
 
@@ -43,7 +43,7 @@ class TaskExecutor:
         self._accepting = False
         self._shutting_down = False
         self._current: RunningTask | None = None
-        self._cancel_current = False
+        self._cancel_token: CancelToken | None = None  # the current task's
         self.session_done = 0  # tasks finished since the last start()
         self.tasks_finished = 0  # tasks finished by this worker, ever
         self._listening = False
@@ -102,11 +102,11 @@ class TaskExecutor:
         with self._lock:
             self._shutting_down = True
             thread = self._thread
-            running = self._current is not None
+            token = self._cancel_token
             if thread is None or not thread.is_alive():
                 self._listen(False)
-        if interrupt and running:
-            self.host.interrupt()
+        if interrupt and token is not None:
+            token.cancel()
         self._wake.set()
         if thread is None:
             return True
@@ -123,10 +123,9 @@ class TaskExecutor:
         if event == "cancel_requested":
             with self._lock:
                 mine = self._current is not None and self._current.task_id == task_id
-                if mine:
-                    self._cancel_current = True
-            if mine:
-                self.host.interrupt()
+                token = self._cancel_token if mine else None
+            if token is not None:
+                token.cancel()
         elif event in _WAKE_EVENTS:
             self._wake.set()
 
@@ -163,28 +162,33 @@ class TaskExecutor:
             self.queue.unsubscribe(self._on_queue_event)
 
     def _execute(self, task: Task) -> None:
+        # The token exists before the store is read: a cancel stored before this point is
+        # read below, one arriving after it sets the token (see _on_queue_event). No gap.
+        token = CancelToken()
         with self._lock:
             self._current = RunningTask(task.id, time.time(), Progress())
-            self._cancel_current = False
+            self._cancel_token = token
         try:
-            self._finish(task.id, *self._run(task))
+            self._finish(task.id, token, *self._run(task, token))
         finally:
             with self._lock:
                 self._current = None
-                self._cancel_current = False
+                self._cancel_token = None
                 self.session_done += 1
                 self.tasks_finished += 1
 
-    def _run(self, task: Task) -> tuple[RunResult | None, str | None]:
-        if self._cancel_requested(task.id):
+    def _run(self, task: Task, token: CancelToken) -> tuple[RunResult | None, str | None]:
+        if self._cancel_requested(task.id, token):
             return None, None
         try:
-            return self.host.run(task, self._on_progress), None
+            return self.host.run(task, self._on_progress, token), None
         except Exception as error:
             log.exception("task %s failed", task.id)
             return None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
-    def _finish(self, task_id: str, result: RunResult | None, error: str | None) -> None:
+    def _finish(
+        self, task_id: str, token: CancelToken, result: RunResult | None, error: str | None
+    ) -> None:
         fields: dict = {}
         if result is not None:
             fields = {
@@ -194,7 +198,8 @@ class TaskExecutor:
             }
             if result.warnings:
                 fields["warnings"] = list(result.warnings)
-        cancelled = self._cancel_requested(task_id) or (result is not None and result.interrupted)
+        interrupted = result is not None and result.interrupted
+        cancelled = self._cancel_requested(task_id, token) or interrupted
         if cancelled:
             status = TaskStatus.CANCELLED
         elif error is not None:
@@ -210,12 +215,15 @@ class TaskExecutor:
             reason = f"The result could not be recorded: {type(error).__name__}: {error}"
             self.queue.update_task_status(task_id, TaskStatus.FAILED, error=reason)
 
-    def _cancel_requested(self, task_id: str) -> bool:
-        with self._lock:
-            if self._cancel_current:
-                return True
+    def _cancel_requested(self, task_id: str, token: CancelToken) -> bool:
+        """Whether the task's cancel came (token or store); a stored one sets the token."""
+        if token.cancelled:
+            return True
         task = self.queue.get_task(task_id)
-        return task is not None and task.cancel_requested
+        if task is not None and task.cancel_requested:
+            token.cancel()
+            return True
+        return False
 
     def _on_progress(self, progress: Progress) -> None:
         with self._lock:

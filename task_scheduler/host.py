@@ -7,11 +7,15 @@ contract (tests/fakes.py).
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from .models import Task
+
+log = logging.getLogger("task_scheduler")
 
 
 @dataclass(frozen=True)
@@ -40,21 +44,78 @@ class RunResult:
 ProgressCallback = Callable[[Progress], None]
 
 
+class CancelToken:
+    """One task's cancel request: set once (from any thread), never cleared.
+
+    The worker makes a fresh token for every task before it looks at the store, and sets it
+    when the task's cancel arrives, so a cancel at any moment (before the host starts, while it
+    waits for the GPU, during the steps) is seen by the host: nothing can reset it, unlike a
+    global interrupt flag that a starting generation clears.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._actions: list[Callable[[], None]] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        """Request the cancel; runs the registered actions once (idempotent)."""
+        with self._lock:
+            if self._cancelled:
+                return
+            self._cancelled = True
+            for action in self._actions:
+                _run_action(action)
+
+    def on_cancel(self, action: Callable[[], None]) -> Callable[[], None]:
+        """Run `action` when the cancel comes (at once when it already came); return a remover.
+
+        After the remover returns, `action` never runs: a host registers "stop the steps"
+        only for the span in which its own generation runs, so a late cancel never stops
+        someone else's. Actions run under the token's lock: keep them short.
+        """
+        with self._lock:
+            if self._cancelled:
+                _run_action(action)
+                return _nothing
+            self._actions.append(action)
+
+        def remove() -> None:
+            with self._lock:
+                if action in self._actions:
+                    self._actions.remove(action)
+
+        return remove
+
+
+def _run_action(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except Exception:
+        log.exception("cancel action failed")
+
+
+def _nothing() -> None:
+    return None
+
+
 class Host(Protocol):
     """Runs tasks for the worker. Called from the worker thread only, one task at a time."""
 
-    def run(self, task: Task, on_progress: ProgressCallback) -> RunResult:
+    def run(self, task: Task, on_progress: ProgressCallback, cancel: CancelToken) -> RunResult:
         """Run `task` to its end and return where its images went.
 
         Raise any exception to fail the task (its text becomes the task's error). Call
         `on_progress` as often as useful; it is cheap and never raises.
-        """
-        ...
 
-    def interrupt(self) -> None:
-        """Ask the running task to stop soon. Called from any thread; a no-op when idle.
-
-        `run` then returns (with `interrupted=True`) or raises; either way the task ends
-        cancelled.
+        `cancel` may be set at any moment, from any thread. When it is set before the
+        generation starts, start none and return `RunResult(interrupted=True)`; once it is set
+        during the generation, stop at the next step and return (with `interrupted=True`) or
+        raise. Either way the task ends cancelled. A host that waits for the GPU checks it
+        again once it holds the GPU, right before generating.
         """
         ...

@@ -11,8 +11,24 @@ import threading
 from collections.abc import Callable
 
 from task_scheduler import params as task_params
-from task_scheduler.host import Progress, ProgressCallback, RunResult
+from task_scheduler.host import CancelToken, Progress, ProgressCallback, RunResult
 from task_scheduler.models import Task
+
+
+class Pause:
+    """A point in the fake host's run where the worker thread stops until released.
+
+    `reached` is set when the worker gets there; the test then acts (e.g. cancels) and sets
+    `release`. Deterministic: nothing depends on timing.
+    """
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def hold(self) -> None:
+        self.reached.set()
+        self.release.wait()
 
 
 class FakeHost:
@@ -23,6 +39,12 @@ class FakeHost:
     - ``gate``: when set, each task waits for it before its first step (lets tests hold a task
       in the running state deterministically).
     - ``output_dir``: where PNGs are written; without it no files are written, paths are fake.
+    - ``pause_at(point)``: hold the worker at a named point of the next runs: "entered" (run
+      called, nothing checked yet), "generating" (the generation started, before step 1),
+      "step <n>" (after step n), "stepped" (after the last step, before the image is saved).
+    - ``interrupt()``: Forge's own Interrupt button; like Forge's ``state.begin``, a starting
+      run forgets an earlier press. Only the task's cancel token survives that.
+    - ``generations``: ids of the tasks whose generation started; ``steps_run``: steps taken.
     """
 
     def __init__(
@@ -37,15 +59,35 @@ class FakeHost:
         self.gate = gate
         self.on_start = on_start
         self.ran: list[str] = []
+        self.generations: list[str] = []
+        self.steps_run: dict[str, int] = {}
         self.started = threading.Event()
+        self.pauses: dict[str, Pause] = {}
         self._interrupt = threading.Event()
 
-    def run(self, task: Task, on_progress: ProgressCallback) -> RunResult:
-        self._interrupt.clear()
+    def pause_at(self, point: str) -> Pause:
+        pause = self.pauses[point] = Pause()
+        return pause
+
+    def run(self, task: Task, on_progress: ProgressCallback, cancel: CancelToken) -> RunResult:
+        self._at("entered")
+        self._interrupt.clear()  # a run starts afresh, like Forge's state.begin()
         self.ran.append(task.id)
         self.started.set()
         if self.on_start is not None:
             self.on_start(task)
+        if cancel.cancelled:  # the contract: no generation once the cancel came
+            return RunResult(interrupted=True)
+        remove = cancel.on_cancel(self._interrupt.set)  # as ForgeHost: stop the steps
+        try:
+            return self._generate(task, on_progress)
+        finally:
+            remove()
+
+    def _generate(self, task: Task, on_progress: ProgressCallback) -> RunResult:
+        self.generations.append(task.id)
+        self.steps_run[task.id] = 0
+        self._at("generating")
         if self.gate is not None:
             while not self.gate.wait(0.01):
                 if self._interrupt.is_set():
@@ -61,13 +103,21 @@ class FakeHost:
                 return RunResult(interrupted=True)
             if self._interrupt.is_set():
                 return RunResult(interrupted=True)
+            self.steps_run[task.id] = step
             on_progress(Progress(step=step, total_steps=steps, image=0, total_images=1))
+            self._at(f"step {step}")
+        self._at("stepped")
         path = self._write_image(task, seed)
         info = f"{prompt}\nSteps: {steps}, Seed: {seed}, Model: {task.checkpoint or 'fake'}"
         return RunResult(images=[path], info=info, seeds=[seed])
 
     def interrupt(self) -> None:
         self._interrupt.set()
+
+    def _at(self, point: str) -> None:
+        pause = self.pauses.get(point)
+        if pause is not None:
+            pause.hold()
 
     def _write_image(self, task: Task, seed: int) -> str:
         name = f"{task.id}-{seed}.png"

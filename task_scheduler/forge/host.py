@@ -2,12 +2,12 @@
 
 For each task, on the worker thread: take Forge's `queue_lock` (a waiting Generate click goes
 next, nothing races the GPU), `shared.state.begin` and `progress.start_task` (Forge's progress
-API and live preview show the task), then on Forge's main thread: switch to the task's top bar,
-run the task (UI tasks through Generate's own function, API tasks through
-`replay_api.run_sdapi_task`), and restore the user's top bar. The lock is released between
-tasks. Saved images are collected through `on_image_saved`, so they are recorded even when
-"do not show images" is on.
-"""
+API and live preview show the task), a last look at the task's cancel token (from then on a
+cancel calls `shared.state.interrupt()`, which stops the steps), then on Forge's main thread:
+switch to the task's top bar, run the task (UI tasks through Generate's own function, API
+tasks through `replay_api.run_sdapi_task`), and restore the user's top bar. The lock is
+released between tasks. Saved images are collected through `on_image_saved`, so they are
+recorded even when "do not show images" is on."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import threading
 from typing import Any
 
 from ..files import FileStore
-from ..host import Progress, ProgressCallback, RunResult
+from ..host import CancelToken, Progress, ProgressCallback, RunResult
 from ..models import Task
 from . import top_bar
 from .main_thread_call import call_on_main_thread
@@ -38,47 +38,44 @@ class ForgeHost:
         self.work_dir = work_dir  # per-task scratch folders (uploads rebuilt for a replay)
         self.extras = extras if extras is not None else {}
         self.generate_inputs: dict[str, list[Any]] = {}  # set by the Queue buttons' binding
-        self._interrupt = threading.Event()
-        self._generating = threading.Event()  # set while our task holds Forge's state
         self._saved: list[str] | None = None
         self._saved_lock = threading.Lock()
 
     # -- Host --------------------------------------------------------------------------------
 
-    def run(self, task: Task, on_progress: ProgressCallback) -> RunResult:
+    def run(self, task: Task, on_progress: ProgressCallback, cancel: CancelToken) -> RunResult:
         from modules import call_queue, progress, shared
 
-        self._interrupt.clear()
         forge_id = progress.create_task_id("task_scheduler")
         progress.add_task_to_queue(forge_id)
         with call_queue.queue_lock:
-            shared.state.begin(job=forge_id)
+            shared.state.begin(job=forge_id)  # resets state.interrupted: only the token counts
             progress.start_task(forge_id)
             self.extras[FORGE_TASK_ID] = forge_id
-            self._generating.set()
-            if self._interrupt.is_set():  # cancelled while waiting for the lock
-                shared.state.interrupt()
+            # From here a cancel stops the steps (Forge's interrupt is global, so only while
+            # our task holds the state); one that came earlier runs the action at once.
+            stop_steps = cancel.on_cancel(shared.state.interrupt)
             with self._saved_lock:
                 self._saved = []
             monitor = _ProgressMonitor(on_progress)
             try:
-                if self._interrupt.is_set():
-                    outcome = ReplayOutcome()
+                if cancel.cancelled:  # cancelled before or while waiting for the GPU
+                    outcome = None
                 else:
                     monitor.start()
                     outcome = call_on_main_thread(self._replay, task, forge_id)
             except Exception:
-                if shared.state.interrupted or self._interrupt.is_set():
+                if shared.state.interrupted or cancel.cancelled:
                     log.info("task %s stopped by an interrupt", task.id)
                     outcome = None
                 else:
                     raise
             finally:
+                stop_steps()
                 monitor.stop()
-                interrupted = bool(shared.state.interrupted) or self._interrupt.is_set()
+                interrupted = bool(shared.state.interrupted) or cancel.cancelled
                 with self._saved_lock:
                     saved, self._saved = self._saved or [], None
-                self._generating.clear()
                 self.extras.pop(FORGE_TASK_ID, None)
                 progress.finish_task(forge_id)
                 shared.state.end()
@@ -92,14 +89,6 @@ class ForgeHost:
             warnings=list(outcome.warnings),
             interrupted=interrupted,
         )
-
-    def interrupt(self) -> None:
-        """Stop our task (never someone's Generate: Forge's interrupt is global)."""
-        self._interrupt.set()
-        if self._generating.is_set():
-            from modules import shared
-
-            shared.state.interrupt()
 
     # -- on Forge's main thread ----------------------------------------------------------------
 

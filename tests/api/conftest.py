@@ -140,7 +140,7 @@ class PausingHost(FakeHost):
         self.release = threading.Event()
         self.paused = threading.Event()
 
-    def run(self, task, on_progress):
+    def run(self, task, on_progress, cancel):
         from task_scheduler.host import Progress, RunResult
 
         self._interrupt.clear()
@@ -148,11 +148,11 @@ class PausingHost(FakeHost):
         on_progress(Progress(step=1, total_steps=4, image=0, total_images=2, text="sampling"))
         self.paused.set()
         while not self.release.wait(0.01):
-            if self._interrupt.is_set():
+            if self._interrupt.is_set() or cancel.cancelled:
                 return RunResult(interrupted=True)
         self.paused.clear()
         self.release.clear()
-        return super().run(task, on_progress)
+        return super().run(task, on_progress, cancel)
 
 
 @pytest.fixture

@@ -80,8 +80,8 @@ def test_a_failing_task_fails_with_its_error_and_the_worker_goes_on(queue, run):
 class UnstorableResultHost(FakeHost):
     """Returns a result the store cannot hold (a seed that is not JSON) for the first task."""
 
-    def run(self, task, on_progress):
-        result = super().run(task, on_progress)
+    def run(self, task, on_progress, cancel):
+        result = super().run(task, on_progress, cancel)
         if len(self.ran) == 1:
             result.seeds = [object()]
         return result
@@ -180,7 +180,7 @@ def test_progress_of_the_running_task_is_visible_with_an_eta(queue, run):
     release = threading.Event()
 
     class SlowHost(FakeHost):
-        def run(self, task, on_progress):
+        def run(self, task, on_progress, cancel):
             on_progress(Progress(step=1, total_steps=4, image=0, total_images=1))
             reported.set()
             release.wait(WAIT)
@@ -202,7 +202,7 @@ def test_the_worker_keeps_nothing_of_a_finished_task(queue, run):
     refs: list[weakref.ref] = []
 
     class TrackingHost(FakeHost):
-        def run(self, task, on_progress):
+        def run(self, task, on_progress, cancel):
             result = RunResult(images=["x.png"], info="i")
             refs.extend([weakref.ref(task), weakref.ref(result)])
             return result
