@@ -230,6 +230,11 @@ class TaskOut(BaseModel):
     callback_status: str | None = Field(description="Outcome of the last callback delivery.")
     cancel_requested: bool
     files: list[str] = Field(description="Input files the task owns (names in the data folder).")
+    problem: str | None = Field(
+        default=None,
+        description="Why the stored task is broken (malformed data, e.g. from a faulty import "
+        "by an earlier version); null when it is sound. A broken task can be deleted.",
+    )
     params: dict[str, Any] | None = None
     script_args: dict[str, Any] | None = None
 

@@ -98,13 +98,22 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 def row_to_task(row: tuple[Any, ...]) -> Task:
     data = dict(zip(TASK_COLUMNS, row[: len(TASK_COLUMNS)], strict=True))
     for column in _JSON_COLUMNS:
-        data[column] = json.loads(data[column])
+        data[column] = _decode_json(data[column])
     for column in _BOOL_COLUMNS:
         data[column] = bool(data[column])
     data["status"] = TaskStatus(data["status"])
     files = row[len(TASK_COLUMNS)]
     data["files"] = sorted(files.split("\n")) if files else []
     return Task(**data)
+
+
+def _decode_json(text: Any) -> Any:
+    """A JSON column's value, or the raw value when it is not JSON: a damaged row still loads
+    (the views show it as broken, and it can be deleted) instead of failing every listing."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
 
 
 def _encode(column: str, value: Any) -> Any:

@@ -151,18 +151,64 @@ def _checked_params(entry: ExportedTask, catalog: Catalog, loc: Loc) -> dict[str
             check_names(entry.task_type, payload, catalog)
         except FieldError as error:
             raise FieldError((*loc, "payload", *error.loc), error.message) from None
+        for key in ("alwayson_scripts", "script_args"):
+            _refuse_server_paths(payload.get(key), (*loc, "payload", key))
         return params
     if source == "ui":
-        if not isinstance(params.get("inputs"), dict):
-            raise FieldError((*loc, "inputs"), "must be an object (the captured inputs)")
+        shape_error = task_params.ui_shape_error(params, entry.script_args)
+        if shape_error is not None:  # loc names the task's "params" / "script_args" part
+            where, message = shape_error
+            raise FieldError((*loc[:-1], *where), message)
         for name in _FOLDER_INPUTS:
             if params["inputs"].get(name) not in (None, ""):
                 raise FieldError(
                     (*loc, "inputs", name), "server folders cannot be given by an import"
                 )
         _check_ui_names(entry, catalog, loc)
+        _refuse_server_paths(
+            entry.script_args.get("scripts", {}), (*loc[:-1], "script_args", "scripts")
+        )
         return params
     raise FieldError((*loc, "source"), "must be 'api' or 'ui'")
+
+
+def _refuse_server_paths(value: Any, loc: Loc) -> None:
+    """FieldError for the first string inside script args that names a server path.
+
+    Script args can make Forge read or write server folders (a ControlNet unit's
+    ``batch_image_dir`` / ``batch_mask_dir``, gallery paths). An import document was written
+    elsewhere, so it must not choose any: absolute paths, ``~``, ``..`` segments and file URLs
+    are refused. (Enqueue through the API accepts them, as sdapi does: there the caller wrote
+    the body and could send it to sdapi with the same credentials.)
+    """
+    stack: list[tuple[Any, Loc]] = [(value, loc)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if names_server_path(item):
+                raise FieldError(
+                    where, f"names a server path ({item[:80]!r}); an import cannot choose one"
+                )
+        elif isinstance(item, dict) and not isinstance(item.get(FILE_REF), str):
+            stack.extend((child, (*where, str(key))) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, (*where, index)) for index, child in enumerate(item))
+
+
+_PATH_MAX = 4096  # longer strings are not paths (and base64 images can start with "/")
+_WINDOWS_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
+
+
+def names_server_path(text: str) -> bool:
+    """Whether `text` is a path that reaches outside a relative name: absolute (POSIX, Windows
+    drive or UNC), home-relative, with a ".." segment, or a file: URL."""
+    if not text or len(text) > _PATH_MAX:
+        return False
+    if text.startswith(("/", "\\", "~")) or text.lower().startswith("file:"):
+        return True
+    if _WINDOWS_DRIVE.match(text):
+        return True
+    return ".." in re.split(r"[\\/]", text)
 
 
 def check_payload_types(task_type: str, payload: dict[str, Any], loc: Loc) -> None:

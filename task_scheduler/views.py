@@ -26,7 +26,24 @@ def image_url(task_id: str, index: int, base_url: str = "") -> str:
 def task_view(
     task: Task, *, base_url: str = "", queue_position: int | None = None, detail: bool = False
 ) -> dict[str, Any]:
-    """A task for display. `detail` adds the full `params` and `script_args`."""
+    """A task for display. `detail` adds the full `params` and `script_args`.
+
+    Never raises for a task whose stored data is malformed (written by a faulty import of an
+    earlier version, or by hand): `problem` says what is wrong and the task can be deleted, so
+    one bad row never takes a listing down.
+    """
+    try:
+        return _task_view(task, base_url, queue_position, detail)
+    except Exception as error:  # anything a malformed row can raise; the listing must go on
+        return _broken_view(task, f"cannot be read: {type(error).__name__}: {error}")
+
+
+def _task_view(
+    task: Task, base_url: str, queue_position: int | None, detail: bool
+) -> dict[str, Any]:
+    params = task.params if isinstance(task.params, dict) else {}
+    script_args = task.script_args if isinstance(task.script_args, dict) else {}
+    images = task.result_images if isinstance(task.result_images, list) else []
     return {
         "id": task.id,
         "task_type": task.task_type,
@@ -40,19 +57,60 @@ def task_view(
         "started_at": task.started_at,
         "completed_at": task.completed_at,
         "summary": task_params.summary(task.params, task.script_args),
-        "images": [image_url(task.id, n, base_url) for n in range(len(task.result_images))],
+        "images": [image_url(task.id, n, base_url) for n in range(len(images))],
         "infotext": task.result_info,
-        "seeds": list(task.result_seeds),
+        "seeds": _items(task.result_seeds, int),
         "error": task.error,
-        "warnings": list(task.warnings),
+        "warnings": _items(task.warnings, str),
         "retried_from": task.retried_from,
         "bookmarked": task.bookmarked,
         "callback_url": task.callback_url,
         "callback_status": task.callback_status,
         "cancel_requested": task.cancel_requested,
-        "files": list(task.files),
-        "params": task.params if detail else None,
-        "script_args": task.script_args if detail else None,
+        "files": _items(task.files, str),
+        "problem": task_params.task_problem(task.params, task.script_args),
+        "params": params if detail else None,
+        "script_args": script_args if detail else None,
+    }
+
+
+def _items(values: Any, kind: type) -> list[Any]:
+    """The items of a stored list that have the type the response promises."""
+    if not isinstance(values, list):
+        return []
+    return [v for v in values if isinstance(v, kind) and not isinstance(v, bool)]
+
+
+def _broken_view(task: Task, problem: str) -> dict[str, Any]:
+    """What is shown of a task whose data cannot be read: enough to find and delete it."""
+    status = getattr(task.status, "value", "failed")
+    return {
+        "id": str(task.id),
+        "task_type": task.task_type if task.task_type in ("txt2img", "img2img") else "txt2img",
+        "status": status,
+        "source": "ui",
+        "name": task.name if isinstance(task.name, str) else "",
+        "priority": task.priority if isinstance(task.priority, int) else 0,
+        "checkpoint": task.checkpoint if isinstance(task.checkpoint, str) else "",
+        "queue_position": None,
+        "created_at": task.created_at if isinstance(task.created_at, int | float) else 0.0,
+        "started_at": None,
+        "completed_at": None,
+        "summary": {},
+        "images": [],
+        "infotext": "",
+        "seeds": [],
+        "error": None,
+        "warnings": [],
+        "retried_from": None,
+        "bookmarked": bool(task.bookmarked),
+        "callback_url": None,
+        "callback_status": None,
+        "cancel_requested": bool(task.cancel_requested),
+        "files": [],
+        "problem": problem,
+        "params": None,
+        "script_args": None,
     }
 
 

@@ -43,7 +43,7 @@ def build_infotext(task: Task) -> str:
     """An infotext from the task's parameters (for tasks that have not produced one)."""
 
     def field(name: str) -> Any:
-        return task_params.get_field(task.params, task.script_args, name)
+        return task_params.display_field(task.params, task.script_args, name)  # typed or None
 
     lines = [field("prompt") or ""]
     negative = field("negative_prompt")

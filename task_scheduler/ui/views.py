@@ -123,9 +123,21 @@ def task_list(
 
 
 def row(task: Task, place: int | None) -> dict[str, Any]:
-    """What a list row shows for one task."""
+    """What a list row shows for one task; a broken task (malformed stored data) shows why
+    instead of its prompt, and stays deletable."""
+    try:
+        data = _row(task, place)
+    except Exception as error:  # anything a malformed row can raise; the list must go on
+        data = _broken_row(task, place, f"cannot be read: {type(error).__name__}: {error}")
+    return data
+
+
+def _row(task: Task, place: int | None) -> dict[str, Any]:
+    problem = task_params.task_problem(task.params, task.script_args)
+    if problem is not None:
+        return _broken_row(task, place, problem)
     field = _field_reader(task)
-    prompt = field("prompt") or ""
+    prompt = task_params.text_field(task.params, task.script_args, "prompt")
     width, height = field("width"), field("height")
     return {
         "id": task.id,
@@ -142,15 +154,44 @@ def row(task: Task, place: int | None) -> dict[str, Any]:
         "created_at": task.created_at,
         "finished_at": task.completed_at,
         "error": (task.error or "")[:200],
-        "warnings": len(task.warnings),
+        "warnings": len(_items(task.warnings, str)),
         "bookmarked": task.bookmarked,
+        "problem": None,
+    }
+
+
+def _broken_row(task: Task, place: int | None, problem: str) -> dict[str, Any]:
+    message = f"Broken task: {problem}. Delete it and queue it again."
+    return {
+        "id": str(task.id),
+        "status": getattr(task.status, "value", "failed"),
+        "type": str(task.task_type),
+        "name": task.name if isinstance(task.name, str) else "",
+        "prompt": message[:PROMPT_EXCERPT],  # the row's text: what the user sees first
+        "checkpoint": task.checkpoint if isinstance(task.checkpoint, str) else "",
+        "size": "",
+        "steps": None,
+        "images": 0,
+        "place": place,
+        "priority": task.priority if isinstance(task.priority, int) else 0,
+        "created_at": task.created_at,
+        "finished_at": task.completed_at,
+        "error": message[:200],
+        "warnings": 0,
+        "bookmarked": bool(task.bookmarked),
+        "problem": problem,
     }
 
 
 def detail(task: Task, services: Services) -> dict[str, Any]:
-    """Everything the selected-task panel shows (images travel separately)."""
+    """Everything the selected-task panel shows (images travel separately).
+
+    A broken task (see `row`) shows its problem and what can still be read; it offers no
+    editing choices.
+    """
     field = _field_reader(task)
     data = row(task, services.queue.position(task.id))
+    broken = data["problem"] is not None
     data.update(
         {
             "prompt": field("prompt") or "",
@@ -163,11 +204,11 @@ def detail(task: Task, services: Services) -> dict[str, Any]:
             "seed": field("seed"),
             "batch_size": field("batch_size"),
             "n_iter": field("n_iter"),
-            "result_seeds": task.result_seeds,
+            "result_seeds": _items(task.result_seeds, int),
             "hires": {name: field(name) for name in _HIRES_FIELDS if field(name) not in (None, "")},
-            "extensions": extensions(task),
-            "warnings": list(task.warnings),
-            "error": task.error or "",
+            "extensions": [] if broken else extensions(task),
+            "warnings": _items(task.warnings, str),
+            "error": data["error"] if broken else task.error or "",
             "source": task_params.source_of(task.params),
             "started_at": task.started_at,
             "retried_from": task.retried_from,
@@ -176,7 +217,7 @@ def detail(task: Task, services: Services) -> dict[str, Any]:
             "result_info": task.result_info,
         }
     )
-    if task.status == TaskStatus.PENDING:
+    if task.status == TaskStatus.PENDING and not broken:
         catalog = services.catalog()
         data["choices"] = {
             "samplers": list(catalog.samplers),
@@ -208,7 +249,14 @@ def extensions(task: Task) -> list[dict[str, Any]]:
 
 
 def _field_reader(task: Task):
-    return lambda name: task_params.get_field(task.params, task.script_args, name)
+    """Reads a field for display (None for a value of an unexpected type)."""
+    return lambda name: task_params.display_field(task.params, task.script_args, name)
+
+
+def _items(values: Any, kind: type) -> list[Any]:
+    if not isinstance(values, list):
+        return []
+    return [v for v in values if isinstance(v, kind) and not isinstance(v, bool)]
 
 
 def _image_count(field) -> int:
@@ -221,5 +269,4 @@ def _image_count(field) -> int:
 def _label(task: Task) -> str:
     if task.name:
         return task.name
-    prompt = task_params.get_field(task.params, task.script_args, "prompt") or ""
-    return prompt[:80]
+    return task_params.text_field(task.params, task.script_args, "prompt")[:80]
