@@ -24,6 +24,7 @@ import base64
 import io
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from .api_payload import (
     check_json,
     check_names,
     extract_images,
+    image_extension,
     sampler_known,
 )
 from .api_schemas import PRIORITY_LIMIT, QUEUE_FIELDS, Img2ImgRequest, Txt2ImgRequest
@@ -138,8 +140,6 @@ def read_image_file(path: str, allowed_dir: str) -> str:
     Raises RowSkipped naming the problem: outside that folder (a database must not make us
     read any other file), missing, too large, or not an image.
     """
-    import os
-
     real = os.path.realpath(path)
     root = os.path.realpath(allowed_dir)
     if os.path.commonpath([real, root]) != root:
@@ -150,8 +150,6 @@ def read_image_file(path: str, allowed_dir: str) -> str:
         raise RowSkipped(f"image file {path!r} is larger than {MAX_IMAGE_BYTES} bytes")
     with open(real, "rb") as handle:
         data = handle.read()
-    from .api_payload import image_extension
-
     if image_extension(data) is None:
         raise RowSkipped(f"image file {path!r} is not an image")
     return base64.b64encode(data).decode("ascii")
