@@ -9,6 +9,14 @@ import pytest
 from task_scheduler.queue_manager import QueueManager
 
 
+def pytest_configure(config):
+    # `@pytest.mark.fidelity(extension, mode)`: recorded for the README's fidelity table.
+    from tests import fidelity_record
+
+    if not config.pluginmanager.has_plugin("fidelity_record"):
+        config.pluginmanager.register(fidelity_record, "fidelity_record")
+
+
 @pytest.fixture
 def db_path(tmp_path):
     return tmp_path / "tasks.sqlite3"

@@ -1,0 +1,82 @@
+"""Forge's built-in always-on extensions, set through their own page controls with non-default
+values: Generate once with the defaults, turn the extension on, Generate again (it must change
+the image, or the check proves nothing), then Queue with the same page state: the task gives
+identical pixels and infotext. In txt2img and img2img (img2img made repeatable by the test-only
+seed script), plus soft inpainting for an inpaint task. Each case is recorded for the README's
+fidelity table."""
+
+from __future__ import annotations
+
+import pytest
+
+from .builtin_extensions import BUILTINS, Builtin
+from .fidelity import assert_changed, assert_queue_matches_generate_all, generate_all
+from .script_controls import ScriptControls, set_number
+
+BASE = "Steps: 2, Sampler: Euler, Schedule type: Automatic, CFG scale: 7, Size: 64x64"
+
+
+def cases(mode: str, first_seed: int) -> list:
+    return [
+        pytest.param(
+            builtin,
+            first_seed + index,
+            marks=pytest.mark.fidelity(builtin.name, mode),
+            id=builtin.name.replace(" ", "-"),
+        )
+        for index, builtin in enumerate(BUILTINS)
+    ]
+
+
+def prove(forge_page, tab: str, builtin: Builtin, seed: int, fidelity_note) -> None:
+    if builtin.batch_size > 1:
+        set_number(forge_page.page, f"{tab}_batch_size", builtin.batch_size)
+    _info, baseline = generate_all(forge_page, tab, f"Seed: {seed}")
+    builtin.set_up(ScriptControls(forge_page.page, tab, builtin.title))
+    task = assert_queue_matches_generate_all(forge_page, tab, builtin.infotext)
+    samples = [p for p in baseline if p.parent.name == tab]
+    queued = sorted(p for p in task.result_images if p.rsplit("/", 2)[-2] == tab)
+    change = assert_changed(samples, queued)
+    fidelity_note(f"changes the image by {change:.1f}/255")
+
+
+@pytest.mark.parametrize(("builtin", "seed"), cases("txt2img", 700))
+def test_builtin_extension_replays_exactly_in_txt2img(forge_page, builtin, seed, fidelity_note):
+    forge_page.paste_parameters(
+        "txt2img", f"a small red house\nNegative prompt: fog\n{BASE}, Seed: {seed}"
+    )
+    prove(forge_page, "txt2img", builtin, seed, fidelity_note)
+
+
+@pytest.mark.parametrize(("builtin", "seed"), cases("img2img", 720))
+def test_builtin_extension_replays_exactly_in_img2img(
+    forge_page, pictures, builtin, seed, fidelity_note
+):
+    forge_page.tab("img2img")
+    forge_page.paste_parameters(
+        "img2img", f"a blue boat\n{BASE}, Seed: {seed}, Denoising strength: 0.8"
+    )
+    forge_page.img2img_mode("img2img")
+    forge_page.upload_canvas("img2img_image", pictures["init"])
+    prove(forge_page, "img2img", builtin, seed, fidelity_note)
+
+
+@pytest.mark.fidelity("Soft inpainting", "img2img")
+def test_soft_inpainting_replays_exactly_in_an_inpaint_task(forge_page, pictures, fidelity_note):
+    seed = 740
+    forge_page.tab("img2img")
+    forge_page.paste_parameters(
+        "img2img",
+        f"a green door\n{BASE}, Seed: {seed}, Denoising strength: 0.75, Mask blur: 8",
+    )
+    forge_page.img2img_mode("Inpaint upload")
+    forge_page.upload_image("img_inpaint_base", pictures["init"])
+    forge_page.upload_image("img_inpaint_mask", pictures["mask"])
+    soft = Builtin(
+        "Soft inpainting",
+        "Soft inpainting",
+        lambda c: c.enabled_by_header().slider("Schedule bias", 2).slider("Mask influence", 0.5),
+        [],
+        "Soft inpainting enabled: True",
+    )
+    prove(forge_page, "img2img", soft, seed, fidelity_note)
