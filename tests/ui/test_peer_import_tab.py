@@ -80,3 +80,33 @@ def test_without_any_found_queue_the_dialog_says_where_to_look(screen, extension
     expect(dialog).to_contain_text("python -m task_scheduler.peer_import")
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
+
+
+def test_the_tab_call_refuses_bad_requests_naming_the_field(tmp_path, queue):
+    import json
+
+    from task_scheduler.executor import TaskExecutor
+    from task_scheduler.files import FileStore
+    from task_scheduler.services import Services
+    from task_scheduler.ui import commands
+    from tests.fakes import FakeHost
+
+    folder = tmp_path / "extensions"
+    peers.make_agent_db(str(folder / "sd-webui-agent-scheduler"), [peers.agent_ui_txt2img_row()])
+    services = Services(queue, TaskExecutor(queue, FakeHost()), FileStore(tmp_path / "in"))
+    services.find_peers = lambda: find_sources([str(folder)])
+    services.catalog = peers.peer_catalog
+
+    def act(**request):
+        return json.loads(commands.act(services, json.dumps({"action": "peer_import", **request})))
+
+    assert act()["error"].startswith("source: ")
+    assert act(source=str(folder / "sd-webui-agent-scheduler" / "task_scheduler.sqlite3"))[
+        "error"
+    ].startswith("source: that database is no longer there")
+    (source,) = services.find_peers()
+    assert act(source=source.id, include_history="yes")["error"].startswith("include_history: ")
+    assert queue.get_pending_tasks() == []
+    reply = act(source=source.id)
+    assert reply["ok"]
+    assert reply["report"]["imported"] == 1
