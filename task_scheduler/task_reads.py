@@ -5,7 +5,8 @@ A base of QueueManager (queue_manager.py), kept apart so the queue's rules read 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from .db import HISTORY, PENDING, TaskStore
 from .models import TERMINAL_STATUSES, Task, TaskNotFoundError, TaskPage, TaskStatus
@@ -15,6 +16,25 @@ class TaskReads:
     """Reading the queue; needs only `self.store`."""
 
     store: TaskStore
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read of this thread inside sees one state of the file (one read transaction).
+
+        A page's total and its rows, or the counts and the pending list, come from separate
+        statements; without this a write between them makes them disagree. Nested use joins
+        the outer snapshot. Writers are not blocked (WAL); keep the block short.
+        """
+        conn = self.store.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")  # deferred: the snapshot is taken at the first read
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
 
     def get_task(self, task_id: str) -> Task | None:
         return self.store.get(task_id)
@@ -53,7 +73,7 @@ class TaskReads:
         """A page of tasks: running, then pending in run order, then finished newest first.
 
         Each group is read through its own index, so a first page stays fast however large
-        the history grows.
+        the history grows. The total and the rows are read in one snapshot: they agree.
         """
         if limit < 0 or offset < 0:
             raise ValueError("limit/offset: must not be negative")
@@ -75,14 +95,15 @@ class TaskReads:
             groups.append((where, "t.completed_at DESC, t.created_at DESC"))
         tasks: list[Task] = []
         total = 0
-        for where, order in groups:
-            where += search_sql
-            size = self.store.count(where, search_args)
-            start = max(0, offset - total)
-            room = limit - len(tasks)
-            if room > 0 and start < size:
-                tasks += self.store.select(where, search_args, order, room, start)
-            total += size
+        with self.snapshot():
+            for where, order in groups:
+                where += search_sql
+                size = self.store.count(where, search_args)
+                start = max(0, offset - total)
+                room = limit - len(tasks)
+                if room > 0 and start < size:
+                    tasks += self.store.select(where, search_args, order, room, start)
+                total += size
         return TaskPage(tasks=tasks, total=total, limit=limit, offset=offset)
 
     def recent_run_seconds(self, limit: int = 10) -> list[float]:

@@ -123,8 +123,9 @@ def task_page_view(
     base_url: str = "",
 ) -> dict[str, Any]:
     """One page of `QueueManager.list_tasks`, pending tasks carrying their run-order place."""
-    page = queue.list_tasks(statuses=statuses, search=search, limit=limit, offset=offset)
-    positions = run_order_places(queue, page.tasks, consecutive=not search)
+    with queue.snapshot():  # the places agree with the page they are shown on
+        page = queue.list_tasks(statuses=statuses, search=search, limit=limit, offset=offset)
+        positions = run_order_places(queue, page.tasks, consecutive=not search)
     return {
         "tasks": [
             task_view(task, base_url=base_url, queue_position=positions.get(task.id))
@@ -144,8 +145,9 @@ def queue_view(
     base_url: str = "",
 ) -> dict[str, Any]:
     """Worker state, the running task with its progress, counts, and pending tasks in order."""
-    counts = queue.counts()
-    pending = queue.get_pending_tasks(limit=limit, offset=offset)
+    with queue.snapshot():  # the pending total and the pending rows agree
+        counts = queue.counts()
+        pending = queue.get_pending_tasks(limit=limit, offset=offset)
     return {
         "worker": queue.worker_state,
         "worker_alive": executor.is_alive,
