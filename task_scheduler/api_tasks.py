@@ -51,7 +51,7 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
             catalog,
             ("override_settings", "sd_model_checkpoint"),
         )
-    callback_url = _callback_url(extras.callback_url)
+    callback_url = _callback_url(extras.callback_url, services)
     settings = services.settings()
     limits = ImageLimits(max_pixels=settings.max_image_pixels, max_images=settings.max_images)
     extracted = extract_images(task_type, payload, limits)
@@ -92,7 +92,7 @@ def edit(services: Services, task_id: str, edits: dict[str, Any]) -> Task:
     if "checkpoint" in edits:
         fields["checkpoint"] = resolve_checkpoint(edits["checkpoint"], catalog, ("checkpoint",))
     if "callback_url" in edits:
-        fields["callback_url"] = _callback_url(edits["callback_url"])
+        fields["callback_url"] = _callback_url(edits["callback_url"], services)
     for key in ("name", "priority"):
         if key in edits:
             fields[key] = edits[key]
@@ -101,8 +101,9 @@ def edit(services: Services, task_id: str, edits: dict[str, Any]) -> Task:
     return services.queue.edit_task(task_id, generation=generation, **fields)
 
 
-def _callback_url(url: Any) -> str | None:
+def _callback_url(url: Any, services: Services) -> str | None:
+    """Checked as a URL; a clearly local one refused while Forge forbids local requests."""
     try:
-        return check_callback_url(url)
+        return check_callback_url(url, services.settings().forbid_local_requests)
     except ValueError as error:
         raise FieldError(("callback_url",), str(error).partition(": ")[2]) from None

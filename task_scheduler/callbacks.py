@@ -3,16 +3,27 @@
 The queue reports "finished" on the worker thread; the listener only snapshots the task and
 hands it to a bounded in-memory queue. One sender thread posts with a timeout and a few
 retries (exponential backoff) and records the outcome on the task (`callback_status`), so a
-slow or dead receiver never delays the queue. Callbacks waiting when Forge stops are lost;
-the task's status still says what happened.
+slow or dead receiver never delays the queue.
+
+Owed callbacks are not lost: on start the sender also takes finished tasks whose callback has
+no outcome yet (failed by start-up recovery before the sender existed, finished during a
+Reload UI, or waiting when Forge stopped). Delivery is therefore at least once.
+
+Local targets: while Forge's `api_forbid_local_requests` is on (Settings.forbid_local_requests),
+a URL naming a local address is refused when queued (`check_callback_url`), and at delivery
+the host is resolved, every address checked, and the POST sent to the checked address (no
+second lookup a DNS rebinding could answer differently).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import queue as queue_module
+import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,10 +38,24 @@ from .views import image_url
 log = logging.getLogger("task_scheduler")
 
 _STOP = object()
+_FINISHED = ("completed", "failed", "cancelled")
+# Owed callbacks to the *default* URL are picked up only this recent: the setting may have
+# been set long after older API tasks ended, which were never meant to call it.
+OWED_DEFAULT_SECONDS = 86400.0
+LOCAL_REFUSED = "local address refused (Forge's api_forbid_local_requests option is on)"
 
 
-def check_callback_url(url: str | None) -> str | None:
-    """The URL if it is an absolute http(s) URL, None for ""/None; ValueError otherwise."""
+class LocalAddressError(ValueError):
+    """The callback URL reaches a local address while local requests are forbidden."""
+
+
+def check_callback_url(url: str | None, forbid_local: bool = False) -> str | None:
+    """The URL if it is an absolute http(s) URL, None for ""/None; ValueError otherwise.
+
+    With `forbid_local`, a URL whose host is clearly local (a non-global IP address in any
+    notation, or a localhost name) is refused too, without any DNS lookup; a name that only
+    resolves to a local address is refused at delivery.
+    """
     if url is None or url == "":
         return None
     parts = urlsplit(url)
@@ -38,7 +63,38 @@ def check_callback_url(url: str | None) -> str | None:
         raise ValueError("callback_url: must be an absolute http:// or https:// URL")
     if any(char.isspace() for char in url):
         raise ValueError("callback_url: must not contain spaces")
+    if forbid_local and _clearly_local(parts.hostname):
+        raise LocalAddressError(f"callback_url: {LOCAL_REFUSED}")
     return url
+
+
+def is_local(address: str) -> bool:
+    """Forge's rule (modules/api/api.py verify_url): anything not globally routable."""
+    return not ipaddress.ip_address(address.split("%")[0]).is_global
+
+
+def _clearly_local(hostname: str) -> bool:
+    name = hostname.rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:  # numeric hosts only (127.1, 0x7f000001, ::1 ...): no DNS lookup here
+        infos = socket.getaddrinfo(name, None, flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return False
+    return any(is_local(info[4][0]) for info in infos)
+
+
+def resolve_checked(hostname: str, port: int) -> list[str]:
+    """The addresses to connect to: `hostname` resolved once, every address checked.
+
+    LocalAddressError if any address is local (as Forge refuses a name with one local
+    address); socket.gaierror if it does not resolve.
+    """
+    infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses or any(is_local(address) for address in addresses):
+        raise LocalAddressError(LOCAL_REFUSED)
+    return addresses
 
 
 def callback_body(task: Task, base_url: str) -> dict[str, Any]:
@@ -88,8 +144,11 @@ class CallbackSender:
         self._waiting: queue_module.Queue = queue_module.Queue(maxsize=max_waiting)
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
+        self._offered: set[str] = set()  # tasks handed over once (event or pick-up)
+        self._offered_lock = threading.Lock()
 
     def start(self) -> None:
+        """Subscribe, start the thread, then hand over the callbacks still owed."""
         if self._thread is not None:
             return
         self.queue.subscribe(self._on_queue_event)
@@ -97,6 +156,26 @@ class CallbackSender:
             target=self._run, name="task-scheduler-callbacks", daemon=True
         )
         self._thread.start()
+        try:
+            self._pick_up_owed()
+        except Exception:
+            log.exception("could not look for callbacks owed from before start")
+
+    def _pick_up_owed(self) -> None:
+        """Finished tasks with no callback outcome yet (subscribing first, so a task
+        finishing meanwhile is offered by its event or here, once: see `_offer`)."""
+        store = self.queue.store
+        statuses = ", ".join(f"'{status}'" for status in _FINISHED)
+        where = (
+            f"status IN ({statuses}) AND callback_status IS NULL AND "
+            "((callback_url IS NOT NULL AND callback_url != '') OR completed_at >= ?) "
+            "ORDER BY completed_at"
+        )
+        owed = store.ids_where(store.conn, where, [time.time() - OWED_DEFAULT_SECONDS])
+        for task_id in owed:
+            self._offer(task_id)
+        if owed:
+            log.info("callbacks: %d task(s) finished before delivery started", len(owed))
 
     def close(self, timeout: float | None = 5.0) -> None:
         """Stop taking callbacks and end the thread (an attempt in flight may time out)."""
@@ -110,10 +189,16 @@ class CallbackSender:
     # -- on the worker thread: cheap ---------------------------------------------------------
 
     def _on_queue_event(self, event: str, task_id: str) -> None:
-        if event != "finished":
-            return
+        if event == "finished":
+            self._offer(task_id)
+
+    def _offer(self, task_id: str) -> None:
+        with self._offered_lock:
+            if task_id in self._offered:
+                return
+            self._offered.add(task_id)
         task = self.queue.get_task(task_id)
-        if task is None:
+        if task is None or task.callback_status is not None:
             return
         url = task.callback_url
         if not url and task.params.get("source") == "api":  # the setting is for API tasks
@@ -143,10 +228,13 @@ class CallbackSender:
         failure = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                response = client.post(url, json=body)
+                response = self._post(client, url, body)
                 if 200 <= response.status_code < 300:
                     return f"delivered (HTTP {response.status_code}, attempt {attempt})"
                 failure = f"HTTP {response.status_code}"
+            except LocalAddressError as error:
+                log.warning("callback to %s not sent: %s", url, error)
+                return f"not sent: {error}"
             except httpx.HTTPError as error:
                 failure = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             except Exception as error:  # a malformed URL must not end the sender thread
@@ -155,6 +243,32 @@ class CallbackSender:
                 break
         log.warning("callback to %s failed: %s", url, failure)
         return f"failed after {attempt} attempt{'s' if attempt > 1 else ''}: {failure}"
+
+    def _post(self, client: httpx.Client, url: str, body: dict[str, Any]) -> httpx.Response:
+        """One POST; with local requests forbidden, to an address just checked, tried in
+        order (the URL's host stays in the Host header and in TLS SNI and certificate
+        checks), so no second lookup can answer differently."""
+        if not self.settings().forbid_local_requests:
+            return client.post(url, json=body)
+        target = httpx.URL(url)
+        host = target.raw_host.decode("ascii")
+        port = target.port or (443 if target.scheme == "https" else 80)
+        try:
+            addresses = resolve_checked(host, port)
+        except socket.gaierror as error:
+            raise httpx.ConnectError(f"cannot resolve {host}: {error}") from None
+        for address in addresses:
+            try:
+                return client.post(
+                    target.copy_with(host=address),
+                    json=body,
+                    headers={"Host": target.netloc.decode("ascii")},
+                    extensions={"sni_hostname": host},
+                )
+            except httpx.ConnectError:
+                if address == addresses[-1]:
+                    raise
+        raise AssertionError("unreachable: resolve_checked returns at least one address")
 
     def _record(self, task_id: str, outcome: str) -> None:
         try:

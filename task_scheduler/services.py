@@ -33,6 +33,9 @@ class Settings:
     # decode of the largest allowed image costs at most 256 MB when the task runs.
     max_image_megapixels: int = 64
     max_images: int = 64  # images in one enqueue (init images, mask, script-arg images)
+    # Forge's own "Forbid URLs to local resources" (Settings -> API, api_forbid_local_requests,
+    # default on): while on, callback URLs may not reach loopback, private or link-local hosts.
+    forbid_local_requests: bool = True
 
     @property
     def max_body_bytes(self) -> int:

@@ -86,6 +86,8 @@ def read_settings() -> Settings:
         callback_url=str(values["callback_url"] or ""),
         confirm_delete=bool(values["confirm_delete"]),
         data_dir=data_dir(str(values["data_dir"] or "")),
+        # Forge's own option (not ours): callbacks honour it as sdapi's image URLs do.
+        forbid_local_requests=bool(getattr(shared.opts, "api_forbid_local_requests", True)),
         **{
             name: _whole_number(values[name], FIELDS[name][0], low)
             for name, low in _LIMIT_MINIMUMS.items()

@@ -1,4 +1,8 @@
-"""Callbacks: a JSON POST on every terminal state, sent off the worker thread."""
+"""Callbacks: a JSON POST on every terminal state, sent off the worker thread.
+
+The receivers are local servers, so these tests turn Forge's api_forbid_local_requests off
+(LOCAL_OK); tests/api/test_callback_targets.py covers it on.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,12 @@ from task_scheduler.services import Settings
 from tests.api.conftest import WAIT
 
 BASE = "/task-scheduler"
+LOCAL_OK = Settings(forbid_local_requests=False)
+
+
+@pytest.fixture
+def app_api(make_api):
+    return make_api(settings=LOCAL_OK)
 
 
 class Receiver:
@@ -117,14 +127,14 @@ def test_failed_and_cancelled_tasks_post_their_outcome(app_api, receiver):
 
 
 def test_default_callback_url_from_settings_is_used(make_api, receiver):
-    api = make_api(settings=Settings(callback_url=receiver.url))
+    api = make_api(settings=Settings(callback_url=receiver.url, forbid_local_requests=False))
     task_id = enqueue(api, prompt="default hook")
     api.client.post(f"{BASE}/start")
     assert receiver.wait_for(1)[0]["task_id"] == task_id
 
 
 def test_default_callback_url_is_not_used_for_ui_tasks(make_api, receiver):
-    api = make_api(settings=Settings(callback_url=receiver.url))
+    api = make_api(settings=Settings(callback_url=receiver.url, forbid_local_requests=False))
     ui_task = api.queue.add_task("txt2img", {"source": "ui", "inputs": {"prompt": "from ui"}})
     api_task = enqueue(api, prompt="from api")
     api.client.post(f"{BASE}/start")
@@ -162,7 +172,7 @@ def test_dead_receiver_failure_is_recorded_on_the_task(app_api):
 def test_server_error_is_retried_then_delivered(make_api):
     flaky = Receiver(statuses=(500, 503, 200))
     try:
-        api = make_api()
+        api = make_api(settings=LOCAL_OK)
         task_id = enqueue(api, prompt="x", callback_url=flaky.url)
         api.client.post(f"{BASE}/start")
         assert wait_callback_status(api, task_id) == "delivered (HTTP 200, attempt 3)"
@@ -174,7 +184,7 @@ def test_server_error_is_retried_then_delivered(make_api):
 def test_receiver_that_always_fails_is_given_up_after_the_attempts(make_api):
     broken = Receiver(statuses=(500,))
     try:
-        api = make_api()
+        api = make_api(settings=LOCAL_OK)
         task_id = enqueue(api, prompt="x", callback_url=broken.url)
         api.client.post(f"{BASE}/start")
         assert wait_callback_status(api, task_id) == "failed after 3 attempts: HTTP 500"
@@ -186,7 +196,7 @@ def test_hanging_receiver_never_stalls_the_queue(make_api):
     hold = threading.Event()
     stuck = Receiver(hold=hold)
     try:
-        api = make_api(callback_options={"timeout": WAIT, "attempts": 1})
+        api = make_api(settings=LOCAL_OK, callback_options={"timeout": WAIT, "attempts": 1})
         ids = [enqueue(api, prompt=f"t{i}", callback_url=stuck.url) for i in range(4)]
         api.client.post(f"{BASE}/start")
         assert stuck.holding.wait(WAIT)
@@ -206,7 +216,7 @@ def test_unreachable_receiver_timeout_is_recorded(make_api):
     hold = threading.Event()
     silent = Receiver(hold=hold)
     try:
-        api = make_api(callback_options={"timeout": 0.2, "attempts": 2})
+        api = make_api(settings=LOCAL_OK, callback_options={"timeout": 0.2, "attempts": 2})
         task_id = enqueue(api, prompt="x", callback_url=silent.url)
         api.client.post(f"{BASE}/start")
         assert wait_callback_status(api, task_id).startswith("failed after 2 attempts: ReadTimeout")

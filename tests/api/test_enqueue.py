@@ -54,7 +54,7 @@ def test_sdapi_body_is_stored_unchanged_minus_queue_fields(app_api):
         "checkpoint": "randB",
         "priority": 3,
         "name": "lighthouse",
-        "callback_url": "http://127.0.0.1:1/hook",
+        "callback_url": "https://hooks.example.com/hook",
     }
     task_id = app_api.client.post(TXT2IMG, json=body).json()["id"]
     task = app_api.client.get(f"/task-scheduler/tasks/{task_id}").json()
@@ -64,7 +64,7 @@ def test_sdapi_body_is_stored_unchanged_minus_queue_fields(app_api):
         "randB.safetensors [abcdef0123]",
         3,
         "lighthouse",
-        "http://127.0.0.1:1/hook",
+        "https://hooks.example.com/hook",
     )
 
 

@@ -58,7 +58,8 @@ def forge(tmp_path_factory):
     process = ForgeProcess(
         FORGE,
         tmp_path_factory.mktemp("forge-api"),
-        {"task_scheduler_start_on_launch": False},
+        # the callback test's receiver is local: allow it (Forge forbids local URLs by default)
+        {"task_scheduler_start_on_launch": False, "api_forbid_local_requests": False},
         ["--ckpt", str(checkpoint)],
     )
     try:
