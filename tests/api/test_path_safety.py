@@ -221,3 +221,116 @@ def test_restored_images_decode_to_the_bytes_the_client_sent(app_api):
     task = app_api.queue.get_task(task_id)
     restored = restore_images(task.params["payload"], app_api.services.files, task.files)
     assert restored == body
+
+
+# -- server paths inside script args (a ControlNet unit's batch folders) -----------------------
+
+
+def controlnet_unit(**changes) -> dict:
+    """Forge's built-in ControlNetUnit (sd_forge_controlnet lib_controlnet/external_code.py)
+    as the Queue button stores it: a dataclass marker with every field, enums as markers."""
+    fields = {
+        "input_mode": {"__ts_enum__": "InputMode", "value": "simple"},
+        "use_preview_as_input": False,
+        "batch_image_dir": "",
+        "batch_mask_dir": "",
+        "batch_input_gallery": None,
+        "batch_mask_gallery": None,
+        "generated_image": None,
+        "mask_image": None,
+        "mask_image_fg": None,
+        "hr_option": {"__ts_enum__": "HiResFixOption", "value": "Both"},
+        "enabled": True,
+        "module": "canny",
+        "model": "control_v11p_sd15_canny [d14c016b]",
+        "weight": 1.0,
+        "image": None,
+        "image_fg": None,
+        "resize_mode": {"__ts_enum__": "ResizeMode", "value": "Crop and Resize"},
+        "processor_res": 512,
+        "threshold_a": 100.0,
+        "threshold_b": 200.0,
+        "guidance_start": 0.0,
+        "guidance_end": 1.0,
+        "pixel_perfect": False,
+        "control_mode": {"__ts_enum__": "ControlMode", "value": "Balanced"},
+        "save_detected_map": True,
+        **changes,
+    }
+    return {"__ts_dataclass__": "ControlNetUnit", "fields": fields}
+
+
+def ui_controlnet_document(unit: dict) -> dict:
+    script_args = {
+        "selected": None,
+        "scripts": {"Sampler": [20, "Euler", "Automatic"], "ControlNet": [unit, controlnet_unit()]},
+    }
+    params = {"source": "ui", "inputs": {"prompt": "controlled"}, "top_bar": {}}
+    task = {"task_type": "txt2img", "params": params, "script_args": script_args}
+    return {"format": "sd-forge-task-scheduler", "version": 1, "tasks": [task]}
+
+
+SERVER_PATHS = [
+    "/srv/private/images",
+    "~/secrets",
+    "../../outside",
+    "images/../../../etc",
+    "C:\\Users\\me\\Pictures",
+    "D:/data",
+    "\\\\fileserver\\share",
+    "file:///etc",
+]
+
+
+@pytest.mark.parametrize("path", SERVER_PATHS)
+@pytest.mark.parametrize("field", ["batch_image_dir", "batch_mask_dir"])
+def test_import_refuses_a_controlnet_unit_naming_a_server_folder(app_api, field, path):
+    document = ui_controlnet_document(
+        controlnet_unit(input_mode={"__ts_enum__": "InputMode", "value": "batch"}, **{field: path})
+    )
+    response = app_api.client.post(f"{BASE}/import", json=document)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"][0]
+    loc = ["body", "tasks", 0, "script_args", "scripts", "ControlNet", 0, "fields", field]
+    assert detail["loc"] == loc
+    assert "server path" in detail["msg"]
+    assert app_api.queue.counts()["pending"] == 0
+
+
+def test_import_refuses_gallery_paths_in_a_controlnet_unit(app_api):
+    unit = controlnet_unit(
+        input_mode={"__ts_enum__": "InputMode", "value": "merge"},
+        batch_input_gallery=[["/home/someone/photo.png", None]],
+    )
+    response = app_api.client.post(f"{BASE}/import", json=ui_controlnet_document(unit))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-3:] == ["batch_input_gallery", 0, 0]
+
+
+def test_import_refuses_server_folders_in_an_api_tasks_controlnet_args(app_api):
+    unit = {"enabled": True, "module": "canny", "input_mode": "batch", "batch_image_dir": "/srv"}
+    params = {"source": "api", "payload": {"alwayson_scripts": {"ControlNet": {"args": [unit]}}}}
+    response = app_api.client.post(f"{BASE}/import", json=document({}, [], params))
+    assert response.status_code == 422
+    loc = ["body", "tasks", 0, "params", "payload", "alwayson_scripts", "ControlNet", "args", 0]
+    assert response.json()["detail"][0]["loc"] == [*loc, "batch_image_dir"]
+    params["payload"]["script_args"] = ["~/.ssh"]
+    unit["batch_image_dir"] = ""
+    response = app_api.client.post(f"{BASE}/import", json=document({}, [], params))
+    assert response.json()["detail"][0]["loc"][-3:] == ["payload", "script_args", 0]
+
+
+def test_import_keeps_a_controlnet_unit_without_server_paths(app_api):
+    unit = controlnet_unit(batch_image_dir="", model="sub/model.safetensors", module="a..b")
+    response = app_api.client.post(f"{BASE}/import", json=ui_controlnet_document(unit))
+    assert response.status_code == 201, response.text
+    stored = app_api.queue.get_task(response.json()["tasks"][0]["id"])
+    assert stored.script_args["scripts"]["ControlNet"][0] == unit
+
+
+def test_api_enqueue_accepts_controlnet_batch_folders_as_sdapi_does(app_api):
+    """The caller wrote this body and could send it to /sdapi with the same credentials."""
+    unit = {"enabled": True, "input_mode": "batch", "batch_image_dir": "/srv/frames"}
+    body = {"prompt": "frames", "alwayson_scripts": {"ControlNet": {"args": [unit]}}}
+    response = app_api.client.post(f"{BASE}/queue/txt2img", json=body)
+    assert response.status_code == 201, response.text
