@@ -8,6 +8,7 @@ api-only mode builds it. The tab's own Gradio events must work whatever the REST
 from __future__ import annotations
 
 import itertools
+import json
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from task_scheduler import api
 from task_scheduler.api_auth import rest_access
-from tests.ui.app import TabApp
+from tests.ui.app import TabApp, wait_until
 
 API_USER = ("robot", "r0b0t")
 GRADIO_USER = ("ada", "lovelace")
@@ -118,6 +119,18 @@ def _tab_events_work(app: TabApp, gradio_auth: bool) -> None:
         reply = client.post("run/task_scheduler_poll", json={"data": ['{"force": true}']})
         assert reply.status_code == 200
         assert '"status"' in reply.json()["data"][0]
+        # a finished task's images reach the panel through Gradio's gallery, not the routes
+        task = app.add("with an image")
+        app.executor.start()
+        wait_until(lambda: app.queue.get_task(task.id).status.value == "completed")
+        app.executor.stop()
+        request = json.dumps({"id": task.id})
+        opened = client.post("run/task_scheduler_open", json={"data": [request]})
+        gallery = opened.json()["data"][1]
+        assert len(gallery) == 1
+        image = client.get(gallery[0]["image"]["url"])
+        assert image.status_code == 200
+        assert image.headers["content-type"] == "image/png"
 
 
 def _nowebui_answers(tmp_path, access) -> tuple[dict, int]:
