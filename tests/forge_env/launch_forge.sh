@@ -54,6 +54,10 @@ export PYTHONUNBUFFERED=1
 export PATH="$FORGE_VENV/bin:$PATH"
 export VIRTUAL_ENV="$FORGE_VENV"
 
+# FORGE_API=0 launches without --api (the REST routes then do not exist, as /sdapi does not)
+api_flag=(--api)
+[[ "${FORGE_API:-1}" == "0" ]] && api_flag=()
+
 cd "$FORGE_DIR"
 exec "$FORGE_VENV/bin/python" launch.py \
     --always-cpu \
@@ -64,7 +68,7 @@ exec "$FORGE_VENV/bin/python" launch.py \
     --skip-version-check \
     --no-download-sd-model \
     --do-not-download-clip \
-    --api \
+    "${api_flag[@]}" \
     --server-name 127.0.0.1 \
     --port "$FORGE_PORT" \
     "$@"
