@@ -5,6 +5,7 @@
 #   FORGE_VENV  its virtualenv            (default <checkout>/../forge-venv)
 #   FORGE_PORT  port of UI + API          (default 7861)
 #   FORGE_SEED_SCRIPT=0  do not (re)install the test-only RNG seed script
+#   FORGE_API=0          launch without --api (the extension's REST routes are then absent)
 #
 # Extra arguments are passed on to Forge, e.g. `--ckpt $FORGE_DIR/models/Stable-diffusion/randB.safetensors`.
 # The script execs Forge, so its PID is Forge's PID: stop it with `kill PID`.
