@@ -171,9 +171,15 @@
             this.signature = signature;
             const {el} = TS.dom;
             this.node.hidden = conflicts.length === 0;
-            this.list.replaceChildren(...conflicts.map((item) => el("li", {className: "ts-conflict"}, [
+            const byExtension = new Map(); // one line per extension: what clashes, then the advice once
+            for (const item of conflicts) {
+                const key = `${item.extension}\n${item.folder}`;
+                if (!byExtension.has(key)) byExtension.set(key, {...item, whats: []});
+                byExtension.get(key).whats.push(item.what);
+            }
+            this.list.replaceChildren(...Array.from(byExtension.values(), (item) => el("li", {className: "ts-conflict"}, [
                 el("span", {className: "ts-conflict-name", text: item.extension}),
-                ` (${item.folder}): ${item.what}. `,
+                ` (${item.folder}): ${item.whats.join("; ")}. `,
                 el("span", {className: "ts-conflict-advice", text: item.advice}),
             ])));
         }

@@ -270,16 +270,19 @@ class ConflictReport:
         self._seen_routes = len(routes)
 
     def _log(self, found: Iterable[Conflict]) -> None:
+        """One warning per extension for the conflicts not logged yet (what clashes, advice)."""
+        new: dict[tuple[str, str], list[Conflict]] = {}
         for conflict in found:
-            if conflict in self._logged:
-                continue
-            self._logged.add(conflict)
+            if conflict not in self._logged:
+                self._logged.add(conflict)
+                new.setdefault((conflict.extension, conflict.folder), []).append(conflict)
+        for (name, folder), conflicts in new.items():
             log.warning(
                 "task_scheduler: CONFLICT with the extension '%s' (%s): %s. %s",
-                conflict.extension,
-                conflict.folder,
-                conflict.what,
-                conflict.advice,
+                name,
+                folder,
+                "; ".join(conflict.what for conflict in conflicts),
+                conflicts[0].advice,
             )
 
 
