@@ -2,7 +2,9 @@
 
 Captured images (init images, masks, ControlNet inputs, batch uploads) are written here once,
 named by their SHA-256, and listed in the task's `files`. The queue manager deletes a file when
-the last task that lists it is deleted. Output images are never stored here.
+the last task that lists it is deleted, and at start-up collects files no task lists that have
+not been written or reused for a grace period (left by an enqueue whose insert failed, or by a
+crash). Output images are never stored here, and names not of our making are never touched.
 
 A file and the task row that names it must agree after a crash or power loss (the row commits
 with synchronous=FULL), so a file is flushed to disk, and its folder entry too, before `put`
@@ -16,10 +18,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 
 log = logging.getLogger("task_scheduler")
+
+_OUR_NAME = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,8}")  # what name_for gives
+_INCOMING = ".incoming-"  # a write in progress (or one a crash interrupted)
 
 
 class FileStore:
@@ -46,6 +52,8 @@ class FileStore:
         path = self.path(name)
         if not _holds(path, data):
             self._write(path, data)
+        else:
+            _touch(path)  # a fresh time: start-up collection spares it while its task is stored
         return name
 
     def path(self, name: str) -> str:
@@ -83,8 +91,51 @@ class FileStore:
             except OSError:
                 log.exception("could not remove task input file %s", name)
 
+    def stale_names(self, cutoff: float) -> list[str]:
+        """Our files (and leftover temporary files) last written or reused before `cutoff`.
+
+        Only names this store gives (`<sha256>.<ext>`) and its `.incoming-` temporaries are
+        listed: anything else in the folder (a user's file, an output image) is never ours.
+        """
+        stale = []
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError:
+            log.exception("could not list the input folder %s", self.root)
+            return []
+        for entry in entries:
+            if not (_OUR_NAME.fullmatch(entry.name) or entry.name.startswith(_INCOMING)):
+                continue
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    stale.append(entry.name)
+            except OSError:
+                continue
+        return sorted(stale)
+
+    def remove_stale(self, names: Iterable[str], cutoff: float) -> list[str]:
+        """Remove those of `names` still untouched since `cutoff`; return the removed ones.
+
+        Called inside the queue's write transaction, after checking no task lists them: the
+        time is read again, so a file an enqueue reused meanwhile stays.
+        """
+        removed = []
+        for name in names:
+            path = os.path.join(self.root, check_file_name(name))
+            try:
+                if os.stat(path, follow_symlinks=False).st_mtime >= cutoff:
+                    continue
+                os.remove(path)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                log.exception("could not remove unused input file %s", name)
+                continue
+            removed.append(name)
+        return removed
+
     def _write(self, path: str, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_INCOMING)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -110,6 +161,13 @@ class StagedFiles:
         name = self.store.put(data, ext)
         self.contents[name] = data
         return name
+
+
+def _touch(path: str) -> None:
+    try:
+        os.utime(path)
+    except OSError:  # a read-only folder still serves the file; the grace period is lost only
+        log.warning("could not refresh the time of input file %s", path)
 
 
 def _holds(path: str, data: bytes) -> bool:

@@ -67,9 +67,16 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs):
         self._version = 0
         if recover:
             self.recover_interrupted()
+            self._collect_unused_files()
 
     def close(self) -> None:
         self.store.close()
+
+    def _collect_unused_files(self) -> None:
+        try:
+            self.collect_unused_files()
+        except Exception:  # housekeeping: never a reason for the queue not to start
+            log.exception("could not collect unused input files")
 
     # -- change notification -----------------------------------------------------------------
 

@@ -3,17 +3,24 @@
 Mixed into QueueManager. An input file is content-addressed, so a new task may reuse the file
 of a task being deleted. Both sides decide under the store's write lock (one process or many):
 the enqueue checks (and if need be writes again) its files inside its transaction, and a
-delete removes a file only in a transaction of its own that finds no task listing it.
+delete removes a file only in a transaction of its own that finds no task listing it. Files
+that no task ever listed (an insert that failed) are collected at start-up after a grace period.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .models import TERMINAL_STATUSES, Task, TaskStateError, TaskStatus
+
+log = logging.getLogger("task_scheduler")
+
+# Long enough that no enqueue is still between writing its files and storing its task.
+UNUSED_FILE_GRACE_SECONDS = 3600.0
 
 if TYPE_CHECKING:
     from .db import TaskStore
@@ -69,6 +76,27 @@ class RemovalVerbs:
         if ids:
             self._notify("deleted", ids[0] if len(ids) == 1 else "*")
         return len(ids)
+
+    def collect_unused_files(self, grace_seconds: float = UNUSED_FILE_GRACE_SECONDS) -> list[str]:
+        """Remove input files no task lists and nobody wrote or reused for `grace_seconds`.
+
+        Run at start-up: an enqueue whose insert failed, or a crash between writing a file and
+        storing its task, leaves such files behind. An enqueue in flight (in this process or
+        another) wrote or reused its files moments ago, so the grace period spares them; the
+        check that no task lists a file, and its time, are made again under the write lock,
+        so a task stored meanwhile keeps its file. Returns the removed names.
+        """
+        if self.files is None:
+            return []
+        cutoff = time.time() - grace_seconds
+        candidates = self.files.stale_names(cutoff)
+        if not candidates:
+            return []
+        with self.store.transaction() as conn:
+            removed = self.files.remove_stale(self.store.unreferenced(conn, candidates), cutoff)
+        if removed:
+            log.info("removed %d input files no task uses", len(removed))
+        return removed
 
     def _require_files(self, names: list[str], contents: Mapping[str, bytes] | None) -> None:
         """Inside the enqueue's write transaction: no delete can remove a file meanwhile."""
