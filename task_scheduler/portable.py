@@ -25,6 +25,7 @@ from .api_payload import (
     Loc,
     check_json,
     check_names,
+    checked_image,
     file_refs,
     resolve_checkpoint,
     sampler_known,
@@ -82,7 +83,8 @@ def import_document(services: Services, document: ExportDocument, base_url: str)
     Raises FieldError (with a location inside the document) before anything is stored.
     """
     catalog = services.catalog()
-    contents = {name: _decode_file(name, data) for name, data in document.files.items()}
+    max_pixels = services.settings().max_image_pixels
+    contents = {name: _decode_file(name, data, max_pixels) for name, data in document.files.items()}
     specs = [
         _task_spec(index, entry, catalog, set(contents), base_url)
         for index, entry in enumerate(document.tasks)
@@ -94,7 +96,9 @@ def import_document(services: Services, document: ExportDocument, base_url: str)
     return services.queue.add_tasks(specs, file_contents=used)
 
 
-def _decode_file(name: str, data: str) -> bytes:
+def _decode_file(name: str, data: str, max_pixels: int) -> bytes:
+    """A file's bytes, checked: named by its SHA-256, and an image (by its header) no larger
+    than `max_pixels` and not broken; files that are not images (uploads, arrays) pass."""
     loc: Loc = ("files", name)
     if not _FILE_NAME.fullmatch(name):
         raise FieldError(loc, "file names must be '<sha256 hex>.<extension>'")
@@ -104,6 +108,7 @@ def _decode_file(name: str, data: str) -> bytes:
         raise FieldError(loc, "is not valid base64") from None
     if FileStore.name_for(content, name.rsplit(".", 1)[1]) != name:
         raise FieldError(loc, "content does not match its name (SHA-256)")
+    checked_image(content, loc, max_pixels)  # header only: never decodes the pixels
     return content
 
 

@@ -5,6 +5,7 @@ whole. Limits come from the settings (Settings > Task Scheduler)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import socket
@@ -229,3 +230,22 @@ def test_chunked_body_under_the_limit_is_queued(served):
     chunks = [f"{len(body):x}\r\n".encode() + body + b"\r\n", b"0\r\n\r\n"]
     status, reply = send_raw(port, request_head(port, "Transfer-Encoding: chunked"), chunks)
     assert status == 201, reply
+
+
+def test_imported_image_over_the_pixel_setting_is_refused_naming_the_file(make_api):
+    from tests.api.bomb_enqueue import png_bomb
+
+    api = make_api()
+    bomb = png_bomb()
+    name = f"{hashlib.sha256(bomb).hexdigest()}.png"
+    params = {"source": "api", "payload": {"init_images": [{"__ts_file__": name}]}}
+    document = {
+        "tasks": [{"task_type": "img2img", "params": params, "files": [name]}],
+        "files": {name: base64.b64encode(bomb).decode("ascii")},
+    }
+    reply = api.client.post("/task-scheduler/import", json=document)
+    assert reply.status_code == 422
+    loc, message = detail_of(reply)
+    assert loc == ["body", "files", name]
+    assert "10000 x 10000" in message
+    assert nothing_stored(api)
