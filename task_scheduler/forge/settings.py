@@ -7,6 +7,7 @@ Options are read with defaults even before `on_ui_settings` registered them (sta
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from ..services import Settings
@@ -74,10 +75,16 @@ def read_settings() -> Settings:
     """The current settings (what the Settings page shows, or the defaults)."""
     from modules import shared
 
-    values = {
-        field: getattr(shared.opts, option_key(field), default)
-        for field, (default, _) in FIELDS.items()
-    }
+    def option(key: str, default: Any) -> Any:
+        return getattr(shared.opts, key, default)
+
+    return settings_from_options(option, data_dir(str(option(option_key("data_dir"), "") or "")))
+
+
+def settings_from_options(option: Callable[[str, Any], Any], data_folder: str) -> Settings:
+    """`Settings` from Forge's option values (`option(key, default)`, keys as in config.json):
+    wrong types fall back to the defaults and limits to at least their minimums."""
+    values = {field: option(option_key(field), default) for field, (default, _) in FIELDS.items()}
     return Settings(
         start_on_launch=bool(values["start_on_launch"]),
         history_days=_whole_number(values["history_days"], 0, 0),
@@ -85,9 +92,9 @@ def read_settings() -> Settings:
         notify_sound=bool(values["notify_sound"]),
         callback_url=str(values["callback_url"] or ""),
         confirm_delete=bool(values["confirm_delete"]),
-        data_dir=data_dir(str(values["data_dir"] or "")),
+        data_dir=data_folder,
         # Forge's own option (not ours): callbacks honour it as sdapi's image URLs do.
-        forbid_local_requests=bool(getattr(shared.opts, "api_forbid_local_requests", True)),
+        forbid_local_requests=bool(option("api_forbid_local_requests", True)),
         **{
             name: _whole_number(values[name], FIELDS[name][0], low)
             for name, low in _LIMIT_MINIMUMS.items()

@@ -249,3 +249,25 @@ def test_imported_image_over_the_pixel_setting_is_refused_naming_the_file(make_a
     assert loc == ["body", "files", name]
     assert "10000 x 10000" in message
     assert nothing_stored(api)
+
+
+def test_limits_come_from_forge_options_and_reach_the_api(make_api):
+    """The options as config.json holds them: bad values fall back, zero is raised to 1."""
+    from task_scheduler.forge.settings import settings_from_options
+
+    config = {
+        "task_scheduler_max_body_mb": "2",
+        "task_scheduler_max_image_megapixels": "lots",
+        "task_scheduler_max_images": 0,
+    }
+    settings = settings_from_options(lambda key, default: config.get(key, default), "/data")
+    assert (settings.max_body_mb, settings.max_image_megapixels, settings.max_images) == (2, 64, 1)
+    defaults = settings_from_options(lambda _key, default: default, "/data")
+    assert (defaults.max_body_mb, defaults.max_image_megapixels, defaults.max_images) == (64,) * 3
+    assert defaults.max_image_pixels == 8192 * 8192
+
+    api = make_api(settings=settings)
+    assert api.client.post(TXT2IMG, json={"prompt": "x" * (2 * MB - 100)}).status_code == 201
+    assert api.client.post(TXT2IMG, json={"prompt": "x" * (2 * MB)}).status_code == 413
+    two = {"init_images": [png_base64(), png_base64((9, 9, 9))]}
+    assert api.client.post(IMG2IMG, json=two).status_code == 422
