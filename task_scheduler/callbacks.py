@@ -1,13 +1,17 @@
 """Callback delivery: a JSON POST to the task's callback URL whenever a task ends.
 
-The queue reports "finished" on the worker thread; the listener only snapshots the task and
-hands it to a bounded in-memory queue. One sender thread posts with a timeout and a few
-retries (exponential backoff) and records the outcome on the task (`callback_status`), so a
-slow or dead receiver never delays the queue.
+The queue reports "finished" on the worker thread; the listener only snapshots the task into
+the store's outbox (queue_outbox.py). One sender thread posts what the outbox owes, with a
+timeout and a few attempts (exponential backoff with jitter, the due time kept in the store),
+and records the outcome on the task (`callback_status`), so a slow or dead receiver never
+delays the queue.
 
-Owed callbacks are not lost: on start the sender also takes finished tasks whose callback has
-no outcome yet (failed by start-up recovery before the sender existed, finished during a
-Reload UI, or waiting when Forge stopped). Delivery is therefore at least once.
+Owed callbacks are not lost: the outbox survives a stop of Forge (a callback waiting for its
+next attempt, or one whose POST a crash cut off, is sent after the restart), and on start the
+sender also owes the callbacks of finished tasks that have no outcome and no outbox row yet
+(failed by start-up recovery before the sender existed, or finished during a Reload UI).
+Delivery is therefore at least once; every POST carries `Idempotency-Key: <task id>:<event>`
+so a receiver can drop a duplicate.
 
 Local targets: while Forge's `api_forbid_local_requests` is on (Settings.forbid_local_requests),
 a URL naming a local address is refused when queued (`check_callback_url`), and at delivery
@@ -17,10 +21,9 @@ second lookup a DNS rebinding could answer differently).
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
-import queue as queue_module
+import random
 import socket
 import threading
 import time
@@ -30,14 +33,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .models import Task, TaskNotFoundError
+from .models import Task
 from .queue_manager import QueueManager
+from .queue_outbox import OwedCallback
 from .services import Settings
 from .views import image_url
 
 log = logging.getLogger("task_scheduler")
 
-_STOP = object()
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 _FINISHED = ("completed", "failed", "cancelled")
 # Owed callbacks to the *default* URL are picked up only this recent: the setting may have
 # been set long after older API tasks ended, which were never meant to call it.
@@ -116,8 +120,12 @@ class CallbackSender:
     """Posts callbacks off the worker thread. `start()` subscribes; `close()` stops the thread.
 
     - ``timeout``: seconds per attempt (connect and read).
-    - ``attempts``: tries per callback; waits ``backoff``, 2x``backoff``, ... between them.
-    - ``max_waiting``: callbacks queued beyond this are dropped (and the task says so).
+    - ``attempts``: tries per callback; waits about ``backoff``, 2x``backoff``, ... between
+      them, each wait drawn from half to one and a half times that (jitter: receivers that
+      come back are not hit by every sender at once).
+    - ``rng``: the jitter's random source (a seeded one in tests).
+    - ``lease_seconds``: how long a callback taken for an attempt is left to this sender;
+      after a crash mid-attempt it is sent again once this has passed.
     - ``default_base_url``: gives the prefix of image URLs for tasks that carry none (tasks
       queued in the UI): the API passes the base URL of the last request it served.
 
@@ -132,8 +140,9 @@ class CallbackSender:
         timeout: float = 10.0,
         attempts: int = 3,
         backoff: float = 1.0,
-        max_waiting: int = 1000,
         default_base_url: Callable[[], str] = str,
+        rng: random.Random | None = None,
+        lease_seconds: float | None = None,
     ):
         self.queue = queue
         self.settings = settings
@@ -141,11 +150,13 @@ class CallbackSender:
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.default_base_url = default_base_url
-        self._waiting: queue_module.Queue = queue_module.Queue(maxsize=max_waiting)
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self._wake = threading.Event()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
-        self._offered: set[str] = set()  # tasks handed over once (event or pick-up)
-        self._offered_lock = threading.Lock()
+        # A row taken for an attempt is skipped by other senders this long; longer than any
+        # attempt (a name may resolve to a few addresses, each tried with the timeout).
+        self.lease_seconds = lease_seconds or 3 * timeout + 30.0
 
     def start(self) -> None:
         """Subscribe, start the thread, then hand over the callbacks still owed."""
@@ -163,7 +174,8 @@ class CallbackSender:
 
     def _pick_up_owed(self) -> None:
         """Finished tasks with no callback outcome yet (subscribing first, so a task
-        finishing meanwhile is offered by its event or here, once: see `_offer`)."""
+        finishing meanwhile is offered by its event or here, and owed once: the outbox's
+        key is the task and its event)."""
         store = self.queue.store
         statuses = ", ".join(f"'{status}'" for status in _FINISHED)
         where = (
@@ -178,11 +190,11 @@ class CallbackSender:
             log.info("callbacks: %d task(s) finished before delivery started", len(owed))
 
     def close(self, timeout: float | None = 5.0) -> None:
-        """Stop taking callbacks and end the thread (an attempt in flight may time out)."""
+        """Stop taking callbacks and end the thread (an attempt in flight may time out).
+        What is still owed stays in the outbox for the next start."""
         self.queue.unsubscribe(self._on_queue_event)
         self._closing.set()
-        with contextlib.suppress(queue_module.Full):  # then the thread sees _closing instead
-            self._waiting.put_nowait(_STOP)
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -193,10 +205,6 @@ class CallbackSender:
             self._offer(task_id)
 
     def _offer(self, task_id: str) -> None:
-        with self._offered_lock:
-            if task_id in self._offered:
-                return
-            self._offered.add(task_id)
         task = self.queue.get_task(task_id)
         if task is None or task.callback_status is not None:
             return
@@ -206,50 +214,66 @@ class CallbackSender:
         if not url:
             return
         base_url = str(task.params.get("base_url") or self.default_base_url())
-        try:
-            self._waiting.put_nowait((task_id, url, callback_body(task, base_url)))
-        except queue_module.Full:
-            log.warning("callback for task %s dropped: too many callbacks waiting", task_id)
-            self._record(task_id, "not sent: too many callbacks waiting")
+        body = callback_body(task, base_url)
+        if self.queue.owe_callback(task_id, task.status.value, url, body):
+            self._wake.set()
 
     # -- on the sender thread ----------------------------------------------------------------
 
     def _run(self) -> None:
         with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
             while not self._closing.is_set():
-                item = self._waiting.get()
-                if item is _STOP:
-                    break
-                task_id, url, body = item
-                self._record(task_id, self._deliver(client, url, body))
+                self._wake.clear()  # before looking: a callback owed meanwhile wakes us
+                try:
+                    owed = self.queue.take_due_callback(self.lease_seconds)
+                    if owed is None:
+                        due = self.queue.next_callback_due_at()
+                        self._wake.wait(None if due is None else max(0.0, due - time.time()))
+                        continue
+                    self._attempt(client, owed)
+                except Exception:  # e.g. the store locked beyond its timeout: try again later
+                    log.exception("callback sender error; retrying shortly")
+                    self._closing.wait(max(self.backoff, 0.1))
 
-    def _deliver(self, client: httpx.Client, url: str, body: dict[str, Any]) -> str:
-        """Post with retries; return the outcome text stored on the task."""
-        failure = ""
-        for attempt in range(1, self.attempts + 1):
-            try:
-                response = self._post(client, url, body)
-                if 200 <= response.status_code < 300:
-                    return f"delivered (HTTP {response.status_code}, attempt {attempt})"
-                failure = f"HTTP {response.status_code}"
-            except LocalAddressError as error:
-                log.warning("callback to %s not sent: %s", url, error)
-                return f"not sent: {error}"
-            except httpx.HTTPError as error:
-                failure = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-            except Exception as error:  # a malformed URL must not end the sender thread
-                failure = f"{type(error).__name__}: {error}"
-            if attempt < self.attempts and self._closing.wait(self.backoff * 2 ** (attempt - 1)):
-                break
-        log.warning("callback to %s failed: %s", url, failure)
-        return f"failed after {attempt} attempt{'s' if attempt > 1 else ''}: {failure}"
+    def _attempt(self, client: httpx.Client, owed: OwedCallback) -> None:
+        """One POST; settle the callback (delivered, refused, given up) or schedule the next."""
+        attempt = owed.attempts + 1
+        headers = {IDEMPOTENCY_HEADER: owed.idempotency_key}
+        try:
+            response = self._post(client, owed.url, owed.body, headers)
+            if 200 <= response.status_code < 300:
+                outcome = f"delivered (HTTP {response.status_code}, attempt {attempt})"
+                self.queue.settle_callback(owed, outcome)
+                return
+            failure = f"HTTP {response.status_code}"
+        except LocalAddressError as error:
+            log.warning("callback to %s not sent: %s", owed.url, error)
+            self.queue.settle_callback(owed, f"not sent: {error}")
+            return
+        except httpx.HTTPError as error:
+            failure = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        except Exception as error:  # a malformed URL must not end the sender thread
+            failure = f"{type(error).__name__}: {error}"
+        if attempt >= self.attempts:
+            log.warning("callback to %s failed: %s", owed.url, failure)
+            plural = "s" if attempt > 1 else ""
+            self.queue.settle_callback(owed, f"failed after {attempt} attempt{plural}: {failure}")
+            return
+        due_at = time.time() + self.retry_delay(attempt)
+        self.queue.callback_retry_later(owed, failure, due_at)
 
-    def _post(self, client: httpx.Client, url: str, body: dict[str, Any]) -> httpx.Response:
+    def retry_delay(self, attempt: int) -> float:
+        """Seconds before the attempt after `attempt`: exponential, with jitter."""
+        return self.backoff * 2 ** (attempt - 1) * self.rng.uniform(0.5, 1.5)
+
+    def _post(
+        self, client: httpx.Client, url: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> httpx.Response:
         """One POST; with local requests forbidden, to an address just checked, tried in
         order (the URL's host stays in the Host header and in TLS SNI and certificate
         checks), so no second lookup can answer differently."""
         if not self.settings().forbid_local_requests:
-            return client.post(url, json=body)
+            return client.post(url, json=body, headers=headers)
         target = httpx.URL(url)
         host = target.raw_host.decode("ascii")
         port = target.port or (443 if target.scheme == "https" else 80)
@@ -262,18 +286,10 @@ class CallbackSender:
                 return client.post(
                     target.copy_with(host=address),
                     json=body,
-                    headers={"Host": target.netloc.decode("ascii")},
+                    headers={**headers, "Host": target.netloc.decode("ascii")},
                     extensions={"sni_hostname": host},
                 )
             except httpx.ConnectError:
                 if address == addresses[-1]:
                     raise
         raise AssertionError("unreachable: resolve_checked returns at least one address")
-
-    def _record(self, task_id: str, outcome: str) -> None:
-        try:
-            self.queue.set_fields(task_id, callback_status=outcome[:500])
-        except TaskNotFoundError:
-            pass  # deleted in the meantime
-        except Exception:
-            log.exception("could not record callback outcome for task %s", task_id)

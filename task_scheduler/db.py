@@ -63,9 +63,27 @@ CREATE INDEX task_files_name ON task_files(name);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+# Callbacks owed to receivers (callback_outbox.py): kept until delivered or given up, so they
+# survive a stop of Forge. One row per task and event; the key is also the idempotency key.
+SCHEMA_V2 = """
+CREATE TABLE callback_outbox (
+    task_id         TEXT NOT NULL,
+    event           TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_error      TEXT NOT NULL DEFAULT '',
+    created_at      REAL NOT NULL,
+    PRIMARY KEY (task_id, event)
+);
+CREATE INDEX callback_outbox_due ON callback_outbox(next_attempt_at);
+"""
+
 # MIGRATIONS[i] brings a file from user_version i to i + 1. Append only; never edit a shipped one.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: _run_script(conn, SCHEMA_V1),
+    lambda conn: _run_script(conn, SCHEMA_V2),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -31,6 +31,7 @@ from .models import (
 from .params import apply_edits
 from .process_liveness import claim_for_this_process, claim_is_alive
 from .queue_imports import ImportVerbs
+from .queue_outbox import OutboxVerbs
 from .queue_removal import RemovalVerbs
 from .run_order import place_new, target_place
 from .task_reads import TaskReads
@@ -48,7 +49,7 @@ MOVES = ("top", "bottom", "up", "down")
 WORKER_STATE_KEY = "worker_state"
 
 
-class QueueManager(TaskReads, ImportVerbs, RemovalVerbs):
+class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
     """The task queue on one SQLite file. Thread-safe; several processes may share the file."""
 
     def __init__(
