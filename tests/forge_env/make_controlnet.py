@@ -2,15 +2,17 @@
 
 Test tooling only: run it with the Forge venv's python. It builds a diffusers ``ControlNetModel``
 from the SD 1.5 UNet config Forge ships (``backend/huggingface/runwayml/stable-diffusion-v1-5/
-unet``), gives its zero-initialised output convolutions (hint embedding's last conv, the 12
-``controlnet_down_blocks`` and the mid block's) ordinary random weights, so that the model changes
-the image, and writes it in the original ControlNet layout (``control_model.input_blocks...``,
-``zero_convs.N.0``, ``input_hint_block.N``, ``middle_block_out.0``), the layout of the SD 1.5
-``control_v11p_sd15_*`` files. Forge detects that layout in
-``modules_forge/supported_controlnet.py`` (``ControlNetPatcher.try_build_from_state_dict``:
-key ``control_model.zero_convs.0.0.weight``) and builds ``backend/nn/cnets/cldm.ControlNet``
-from it. UNet-part keys are converted with the tables of the ``huggingface_guess`` helper
-repository (as in make_checkpoint.py). fp16, about 690 MiB.
+unet``), gives its zero-initialised output convolutions (the 12 ``controlnet_down_blocks`` and
+the mid block's) ordinary random weights, so that the model changes the image, and its hint
+embedding weights that carry the control image through (so that a different control image gives
+a different picture), and writes it in the original ControlNet layout
+(``control_model.input_blocks...``, ``zero_convs.N.0``, ``input_hint_block.N``,
+``middle_block_out.0``), the layout of the SD 1.5 ``control_v11p_sd15_*`` files. Forge
+detects that layout in ``modules_forge/supported_controlnet.py``
+(``ControlNetPatcher.try_build_from_state_dict``: key ``control_model.zero_convs.0.0.weight``)
+and builds ``backend/nn/cnets/cldm.ControlNet`` from it. UNet-part keys are converted with the
+tables of the ``huggingface_guess`` helper repository (as in make_checkpoint.py). fp16, about
+690 MiB.
 
 Name the file with ``canny`` in it so that the unit's "Canny" control type offers it (Forge
 filters the model list by the preprocessor's filename filters). The same seed gives a
@@ -43,6 +45,7 @@ EXPECTED_KEYS = {
 EXPECTED_TOTAL = 340
 DIFFUSERS_FRAGMENTS = ("down_blocks", "mid_block.", "resnets", "attentions", "time_embedding")
 # Keys convert_unet_state_dict looks up although a ControlNet has no decoder output.
+HINT_GAIN = 10.0  # see build_controlnet
 UNET_ONLY = ("conv_norm_out.weight", "conv_norm_out.bias", "conv_out.weight", "conv_out.bias")
 
 
@@ -73,11 +76,22 @@ def build_controlnet(forge_dir: Path, seed: int):
 
     torch.manual_seed(seed)
     model = ControlNetModel.from_config(config)
-    zero_convs = [model.controlnet_cond_embedding.conv_out, model.controlnet_mid_block]
-    zero_convs += list(model.controlnet_down_blocks)
     with torch.no_grad():
-        for conv in zero_convs:
+        for conv in [model.controlnet_mid_block, *model.controlnet_down_blocks]:
             conv.reset_parameters()  # PyTorch's default init, from the seeded global RNG
+        # The hint embedding (8 convs with SiLU, no norm) with PyTorch's default init shrinks
+        # its input ~100-fold and its biases swamp it: the residuals then depend on the control
+        # image by 1e-4 only, so two different images give the same picture. He-normal weights,
+        # zero biases and a gain on the last conv make them depend on it strongly (measured:
+        # ~70% of the residuals' RMS differs between a picture and its canny edges).
+        generator = torch.Generator().manual_seed(seed + 1_000_003)
+        embedding = model.controlnet_cond_embedding
+        for conv in [embedding.conv_in, *embedding.blocks, embedding.conv_out]:
+            fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+            std = (2.0 / fan_in) ** 0.5
+            conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * std)
+            conv.bias.zero_()
+        embedding.conv_out.weight.mul_(HINT_GAIN)
     return model
 
 
