@@ -13,11 +13,13 @@ Checks, each on checkpoint randA with the smoke check's 64x64 / 2-step request:
   gives the same image as the request with the styles' text written out by hand, and the
   wrapping style put the prompt in place of ``{prompt}``;
 - ControlNet: ``GET /controlnet/model_list`` lists randControl_canny; a unit (canny, pixel
-  perfect, an uploaded 64x64 picture) changes the image, twice gives the same image, and the
-  "None" preprocessor gives yet another one.
+  perfect, an uploaded 64x64 picture) changes the image, twice gives the same image, the
+  mirrored picture gives another image (the control image matters, not only the unit), and the
+  "None" preprocessor (the picture itself as hint) yet another one.
 Prints the time of each request. Run with the Forge venv's python (needs Pillow and numpy).
 
     $FORGE_VENV/bin/python tests/forge_env/check_assets.py [--url URL] [--embedding-reload]
+        [--only lora|embedding|styles|controlnet ...]
 """
 
 from __future__ import annotations
@@ -149,11 +151,14 @@ def check_styles(url: str, prompt: str) -> None:
         fail(f"the wrapping style did not wrap the prompt: {styled[2]!r}")
 
 
-def control_picture() -> str:
-    """A 64x64 picture with hard edges (a bright square and a bar on dark) for canny."""
+def control_picture(flip: bool = False) -> str:
+    """A 64x64 picture with hard edges (a bright square and a bar on dark) for canny;
+    `flip` mirrors it left-right (same colours, other edges)."""
     pixels = np.full((64, 64, 3), 30, dtype=np.uint8)
     pixels[12:40, 12:40] = (230, 200, 40)
     pixels[46:54, 8:58] = (40, 120, 230)
+    if flip:
+        pixels = np.ascontiguousarray(pixels[:, ::-1])
     buf = io.BytesIO()
     Image.fromarray(pixels, "RGB").save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode()
@@ -184,8 +189,12 @@ def check_controlnet(url: str, prompt: str, base) -> None:
 
     canny = generate("ControlNet canny", url, with_unit())
     again = generate("ControlNet canny (same request again)", url, with_unit())
+    other = generate(
+        "ControlNet canny, mirrored picture", url, with_unit(image=control_picture(True))
+    )
     plain = generate("ControlNet, preprocessor None", url, with_unit(module="None"))
     differ("ControlNet canny vs no unit", canny, base)
+    differ("ControlNet canny: mirrored vs first picture", other, canny)
     differ("ControlNet None vs canny", plain, canny)
     same("ControlNet canny twice", canny, again)
 
@@ -201,17 +210,28 @@ def main(argv: list[str] | None = None) -> int:
         help="also move the embedding file away and back (two extra model reloads)",
     )
     ap.add_argument("--forge-dir", type=Path, default=default_forge_dir())
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=("lora", "embedding", "styles", "controlnet"),
+        help="run only these checks (repeatable; default all)",
+    )
     args = ap.parse_args(argv)
     url = args.url.rstrip("/")
     wait_ready(url, args.wait)
 
     prompt = "a red house by a lake"
     base = generate("no assets (loads model)", url, body(prompt))
-    check_lora(url, prompt, base)
-    check_embedding(url, prompt, base, args.forge_dir if args.embedding_reload else None)
-    check_styles(url, prompt)
-    check_controlnet(url, prompt, base)
-    print("OK: all asset checks passed")
+    wanted = set(args.only or ("lora", "embedding", "styles", "controlnet"))
+    if "lora" in wanted:
+        check_lora(url, prompt, base)
+    if "embedding" in wanted:
+        check_embedding(url, prompt, base, args.forge_dir if args.embedding_reload else None)
+    if "styles" in wanted:
+        check_styles(url, prompt)
+    if "controlnet" in wanted:
+        check_controlnet(url, prompt, base)
+    print(f"OK: asset checks passed ({', '.join(sorted(wanted))})")
     return 0
 
 
