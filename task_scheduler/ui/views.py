@@ -113,11 +113,12 @@ def task_list(
     if offset < 0:
         raise ValueError("offset: must not be negative")
     queue = services.queue
-    page = queue.list_tasks(FILTERS[view] or None, search or None, limit, offset)
-    if page.total and offset >= page.total:  # the page emptied (tasks finished or were cleared)
-        offset = (page.total - 1) // limit * limit
+    with queue.snapshot():  # total, rows and run-order places from one state of the file
         page = queue.list_tasks(FILTERS[view] or None, search or None, limit, offset)
-    places = run_order_places(queue, page.tasks, consecutive=not search)
+        if page.total and offset >= page.total:  # the page emptied (finished or cleared)
+            offset = (page.total - 1) // limit * limit
+            page = queue.list_tasks(FILTERS[view] or None, search or None, limit, offset)
+        places = run_order_places(queue, page.tasks, consecutive=not search)
     rows = [row(task, places.get(task.id)) for task in page.tasks]
     return {"rows": rows, "total": page.total, "offset": offset, "limit": limit}
 

@@ -75,3 +75,19 @@ def test_the_views_total_and_rows_agree_under_writes(queue, busy_writer):
         places = [t["queue_position"] for t in page["tasks"] if t["status"] == "pending"]
         assert places == list(range(1, len(places) + 1))
     executor.shutdown(timeout=5)
+
+
+def test_the_tabs_list_places_agree_with_its_rows_under_writes(queue, busy_writer, tmp_path):
+    from task_scheduler.files import FileStore
+    from task_scheduler.services import Services
+    from task_scheduler.ui.views import task_list
+
+    executor = TaskExecutor(queue, FakeHost())  # never started
+    services = Services(queue, executor, FileStore(tmp_path / "inputs"))
+    for _ in range(READS // 4):
+        page = task_list(services, "queue", "", 200, 0)
+        if page["total"] <= 200:
+            assert page["total"] == len(page["rows"])
+        places = [row["place"] for row in page["rows"] if row["status"] == "pending"]
+        assert places == list(range(1, len(places) + 1))
+    executor.shutdown(timeout=5)
