@@ -30,7 +30,7 @@ from fastapi.routing import APIRoute
 
 from . import api_peer, api_tasks, portable, views
 from .api_auth import RestAccess, basic_auth
-from .api_limits import TOO_LARGE, body_limited
+from .api_limits import LIMIT_RESPONSES, QueueFullError, body_limited
 from .api_payload import FieldError
 from .api_schemas import (
     Cleared,
@@ -125,7 +125,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     """
     dependencies = [Depends(basic_auth(credentials))] if credentials is not None else []
     dependencies.append(Depends(require_same_origin_json))
-    responses: dict[int | str, dict[str, Any]] = {**TOO_LARGE, **CROSS_SITE_RESPONSES}
+    responses: dict[int | str, dict[str, Any]] = {**LIMIT_RESPONSES, **CROSS_SITE_RESPONSES}
     if credentials is not None:
         responses[401] = {"model": ErrorOut, "description": "Missing or wrong credentials."}
     router = APIRouter(
@@ -391,6 +391,8 @@ def _http_errors(before: str | None = None) -> Iterator[None]:
         raise HTTPException(404, str(error)) from None
     except TaskStateError as error:
         raise HTTPException(409, str(error)) from None
+    except QueueFullError as error:
+        raise HTTPException(429, str(error)) from None
     except FieldError as error:
         raise _unprocessable(("body", *error.loc), error.message) from None
     except ValueError as error:  # the queue's own checks say "field: message"

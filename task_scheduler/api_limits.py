@@ -1,9 +1,10 @@
-"""The request body limit of the REST routes: 413 before an oversize body is read whole.
+"""Limits of the REST routes: 413 before an oversize body is read whole, 429 when the queue
+already holds the most pending tasks the settings allow.
 
 A body is refused from its Content-Length header before any of it is read, and a body sent
 without one (chunked) is counted while it streams in and refused as soon as it passes the
-limit, so memory never holds more than the limit. The limit is read for each request (the
-setting can change while Forge runs).
+limit, so memory never holds more than the limit. Limits are read for each request (the
+settings can change while Forge runs).
 """
 
 from __future__ import annotations
@@ -19,12 +20,27 @@ from starlette.types import Message, Receive
 
 from .api_schemas import ErrorOut
 
-TOO_LARGE = {
-    413: {
-        "model": ErrorOut,
-        "description": "The request body is larger than the limit in Settings.",
-    }
+LIMIT_RESPONSES = {
+    413: {"model": ErrorOut, "description": "The request body is larger than Settings allow."},
+    429: {"model": ErrorOut, "description": "The queue holds the most pending tasks allowed."},
 }
+
+
+class QueueFullError(Exception):
+    """Queueing more tasks would pass the "most pending tasks" setting."""
+
+
+def check_room(pending: int, adding: int, max_pending: int) -> None:
+    """Raise QueueFullError unless `adding` tasks fit beside `pending` ones.
+
+    Checked before the insert, so concurrent requests may pass the limit by a few tasks: it
+    stops a flood, it is not an exact quota.
+    """
+    if pending + adding > max_pending:
+        raise QueueFullError(
+            f"the queue already holds {pending:,} pending tasks and takes at most "
+            f"{max_pending:,} (Settings > Task Scheduler); run or delete some first"
+        )
 
 
 class BodyTooLarge(HTTPException):

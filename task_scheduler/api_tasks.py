@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import params as task_params
+from .api_limits import check_room
 from .api_payload import (
     FieldError,
     ImageLimits,
@@ -32,6 +33,7 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
     The body must already have passed the request model (types); this checks what the model
     cannot: JSON sanity, names against Forge's catalog, callback URL, and images. The stored
     payload is the body minus the queue's fields, with images replaced by file references.
+    QueueFullError when the queue holds the most pending tasks the settings allow.
     """
     check_json(body)
     try:  # the queue's own fields, typed (e.g. "priority": "3" becomes 3, as the docs say)
@@ -53,6 +55,7 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
         )
     callback_url = _callback_url(extras.callback_url, services)
     settings = services.settings()
+    check_room(services.queue.counts()["pending"], 1, settings.max_pending)
     limits = ImageLimits(max_pixels=settings.max_image_pixels, max_images=settings.max_images)
     extracted = extract_images(task_type, payload, limits)
     extracted.save(services.files)

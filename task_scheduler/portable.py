@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import params as task_params
+from .api_limits import check_room
 from .api_payload import (
     FILE_REF,
     FieldError,
@@ -80,7 +81,8 @@ def export_document(services: Services) -> dict[str, Any]:
 def import_document(services: Services, document: ExportDocument, base_url: str) -> list[Task]:
     """Validate the whole document, store its files, then queue its tasks (all or none).
 
-    Raises FieldError (with a location inside the document) before anything is stored.
+    Raises FieldError (with a location inside the document), or QueueFullError when the tasks
+    would pass the "most pending tasks" setting, before anything is stored.
     """
     catalog = services.catalog()
     max_pixels = services.settings().max_image_pixels
@@ -89,6 +91,7 @@ def import_document(services: Services, document: ExportDocument, base_url: str)
         _task_spec(index, entry, catalog, set(contents), base_url)
         for index, entry in enumerate(document.tasks)
     ]
+    check_room(services.queue.counts()["pending"], len(specs), services.settings().max_pending)
     used = {name: contents[name] for spec in specs for name in spec["files"]}
     for name, data in used.items():
         services.files.put(data, name.rsplit(".", 1)[1])

@@ -33,6 +33,7 @@ class Settings:
     # decode of the largest allowed image costs at most 256 MB when the task runs.
     max_image_megapixels: int = 64
     max_images: int = 64  # images in one enqueue (init images, mask, script-arg images)
+    max_pending: int = 10_000  # a flood of API enqueues is refused (429), not stored unnoticed
     # Forge's own "Forbid URLs to local resources" (Settings -> API, api_forbid_local_requests,
     # default on): while on, callback URLs may not reach loopback, private or link-local hosts.
     forbid_local_requests: bool = True

@@ -40,9 +40,13 @@ FIELDS: dict[str, tuple[Any, str]] = {
         "(64 = 8192 x 8192; larger images get 422)",
     ),
     "max_images": (64, "Most input images in one API task (init images, mask, script images)"),
+    "max_pending": (
+        10_000,
+        "Most pending tasks; API enqueues and imports beyond it are refused (429)",
+    ),
 }
 # Limits never go below these, whatever config.json says: a zero limit would refuse everything.
-_LIMIT_MINIMUMS = {"max_body_mb": 1, "max_image_megapixels": 1, "max_images": 1}
+_LIMIT_MINIMUMS = {"max_body_mb": 1, "max_image_megapixels": 1, "max_images": 1, "max_pending": 1}
 
 
 def option_key(field: str) -> str:

@@ -271,3 +271,22 @@ def test_limits_come_from_forge_options_and_reach_the_api(make_api):
     assert api.client.post(TXT2IMG, json={"prompt": "x" * (2 * MB)}).status_code == 413
     two = {"init_images": [png_base64(), png_base64((9, 9, 9))]}
     assert api.client.post(IMG2IMG, json=two).status_code == 422
+
+
+# -- pending tasks -------------------------------------------------------------------------
+
+
+def test_enqueues_past_the_pending_setting_are_refused_with_429(make_api):
+    api = make_api(settings=Settings(max_pending=2))
+    first = api.client.post(TXT2IMG, json={"prompt": "one"})
+    assert api.client.post(TXT2IMG, json={"prompt": "two"}).status_code == 201
+    refused = api.client.post(IMG2IMG, json={"init_images": [png_base64()]})
+    assert refused.status_code == 429
+    assert "at most 2" in refused.json()["detail"]
+    assert api.queue.counts()["pending"] == 2
+    assert not (api.tmp_path / "inputs").exists() or not any((api.tmp_path / "inputs").iterdir())
+    document = api.client.get("/task-scheduler/export").json()
+    assert api.client.post("/task-scheduler/import", json=document).status_code == 429
+    assert api.queue.counts()["pending"] == 2
+    api.queue.delete_task(first.json()["id"])  # room again
+    assert api.client.post(TXT2IMG, json={"prompt": "three"}).status_code == 201
