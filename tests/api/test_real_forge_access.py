@@ -34,11 +34,9 @@ def launch(tmp_path, monkeypatch, api: bool) -> ForgeProcess:
     return process.start()
 
 
-def logged_in(process: ForgeProcess) -> httpx.Client:
-    client = httpx.Client(base_url=process.url, timeout=120)
+def log_in(client: httpx.Client) -> None:
     response = client.post("/login", data={"username": LOGIN[0], "password": LOGIN[1]})
     assert response.status_code == 200, response.text
-    return client
 
 
 def call(client: httpx.Client, api_name: str, request: dict, **headers: str) -> dict:
@@ -53,7 +51,8 @@ def test_gradio_auth_without_api(tmp_path, monkeypatch):
     try:
         assert httpx.get(process.url + QUEUE, timeout=120).status_code == 404
         assert httpx.get(process.url + QUEUE, auth=LOGIN, timeout=120).status_code == 404
-        with logged_in(process) as client:
+        with httpx.Client(base_url=process.url, timeout=120) as client:
+            log_in(client)
             assert call(client, "task_scheduler_poll", {"force": True})["status"]
             evil = call(
                 client, "task_scheduler_act", {"action": "start"}, Origin="https://evil.example"
