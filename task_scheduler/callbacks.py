@@ -25,6 +25,7 @@ import ipaddress
 import logging
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from . import pinned_post
 from .models import Task
 from .queue_manager import QueueManager
 from .queue_outbox import OwedCallback
@@ -88,7 +90,7 @@ def _clearly_local(hostname: str) -> bool:
     return any(is_local(info[4][0]) for info in infos)
 
 
-def resolve_checked(hostname: str, port: int) -> list[str]:
+def resolve_checked(hostname: str, port: int, local: Callable[[str], bool] = is_local) -> list[str]:
     """The addresses to connect to: `hostname` resolved once, every address checked.
 
     LocalAddressError if any address is local (as Forge refuses a name with one local
@@ -96,7 +98,7 @@ def resolve_checked(hostname: str, port: int) -> list[str]:
     """
     infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
-    if not addresses or any(is_local(address) for address in addresses):
+    if not addresses or any(local(address) for address in addresses):
         raise LocalAddressError(LOCAL_REFUSED)
     return addresses
 
@@ -143,8 +145,12 @@ class CallbackSender:
         default_base_url: Callable[[], str] = str,
         rng: random.Random | None = None,
         lease_seconds: float | None = None,
+        is_local: Callable[[str], bool] = is_local,
+        ssl_context: ssl.SSLContext | None = None,
     ):
         self.queue = queue
+        self.is_local = is_local  # which addresses api_forbid_local_requests keeps out
+        self.ssl_context = ssl_context  # None: the system's CAs
         self.settings = settings
         self.timeout = timeout
         self.attempts = max(1, attempts)
@@ -221,7 +227,8 @@ class CallbackSender:
     # -- on the sender thread ----------------------------------------------------------------
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
+        verify = self.ssl_context or True
+        with httpx.Client(timeout=self.timeout, follow_redirects=False, verify=verify) as client:
             while not self._closing.is_set():
                 self._wake.clear()  # before looking: a callback owed meanwhile wakes us
                 try:
@@ -240,12 +247,12 @@ class CallbackSender:
         attempt = owed.attempts + 1
         headers = {IDEMPOTENCY_HEADER: owed.idempotency_key}
         try:
-            response = self._post(client, owed.url, owed.body, headers)
-            if 200 <= response.status_code < 300:
-                outcome = f"delivered (HTTP {response.status_code}, attempt {attempt})"
+            status = self._post(client, owed.url, owed.body, headers)
+            if 200 <= status < 300:
+                outcome = f"delivered (HTTP {status}, attempt {attempt})"
                 self.queue.settle_callback(owed, outcome)
                 return
-            failure = f"HTTP {response.status_code}"
+            failure = f"HTTP {status}"
         except LocalAddressError as error:
             log.warning("callback to %s not sent: %s", owed.url, error)
             self.queue.settle_callback(owed, f"not sent: {error}")
@@ -268,26 +275,24 @@ class CallbackSender:
 
     def _post(
         self, client: httpx.Client, url: str, body: dict[str, Any], headers: dict[str, str]
-    ) -> httpx.Response:
-        """One POST; with local requests forbidden, to an address just checked, tried in
-        order (the URL's host stays in the Host header and in TLS SNI and certificate
-        checks), so no second lookup can answer differently."""
+    ) -> int:
+        """One POST, its HTTP status. With local requests forbidden: to an address just
+        checked, tried in order, through pinned_post (the URL's host stays in the Host
+        header and in TLS SNI and certificate checks), so no second lookup can answer
+        differently."""
         if not self.settings().forbid_local_requests:
-            return client.post(url, json=body, headers=headers)
-        target = httpx.URL(url)
-        host = target.raw_host.decode("ascii")
-        port = target.port or (443 if target.scheme == "https" else 80)
+            return client.post(url, json=body, headers=headers).status_code
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            addresses = resolve_checked(host, port)
+            addresses = resolve_checked(host, port, self.is_local)
         except socket.gaierror as error:
             raise httpx.ConnectError(f"cannot resolve {host}: {error}") from None
         for address in addresses:
             try:
-                return client.post(
-                    target.copy_with(host=address),
-                    json=body,
-                    headers={**headers, "Host": target.netloc.decode("ascii")},
-                    extensions={"sni_hostname": host},
+                return pinned_post.post_json(
+                    url, address, body, headers, self.timeout, self.ssl_context
                 )
             except httpx.ConnectError:
                 if address == addresses[-1]:

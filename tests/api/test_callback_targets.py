@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
+import subprocess
 
 import pytest
 
@@ -123,3 +125,80 @@ def test_with_the_option_off_a_local_name_is_delivered(make_api):
         assert listening.wait_for(1)[0]["task_id"] == task_id
     finally:
         listening.close()
+
+
+# -- delivery to the checked address ----------------------------------------------------------
+# No DNS here can answer "global" for a local receiver, so these tests name the receiver's
+# loopback address as not local (CallbackSender's `is_local`): the delivery then takes the
+# path every public callback takes while the option is on.
+
+
+def loopback_is_global(address: str) -> bool:
+    return address != "127.0.0.1" and not ipaddress.ip_address(address).is_global
+
+
+def self_signed(tmp_path, name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server context, client context trusting only this certificate) for `name`."""
+    key, cert = tmp_path / f"{name}.key", tmp_path / f"{name}.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}"),
+            *("-addext", f"subjectAltName=DNS:{name}"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    return server, ssl.create_default_context(cafile=str(cert))
+
+
+def deliver_to(make_api, url: str, **options) -> str:
+    api = make_api(settings=FORBID, callback_options={"is_local": loopback_is_global, **options})
+    body = {"prompt": "x", "callback_url": url}
+    task_id = api.client.post(f"{BASE}/queue/txt2img", json=body).json()["id"]
+    api.client.post(f"{BASE}/start")
+    return wait_callback_status(api, task_id)
+
+
+def test_delivery_goes_to_the_checked_address_with_the_urls_host(make_api):
+    receiver = Receiver()
+    try:
+        name, port = local_name(), receiver.server.server_address[1]
+        outcome = deliver_to(make_api, f"http://{name}:{port}/hook?x=1")
+        assert outcome.startswith("delivered (HTTP 200"), outcome
+        assert receiver.headers[0]["Host"] == f"{name}:{port}"
+        assert receiver.headers[0]["Content-Type"] == "application/json"
+        assert receiver.headers[0]["Idempotency-Key"].endswith(":completed")
+        assert receiver.bodies[0]["status"] == "completed"
+    finally:
+        receiver.close()
+
+
+def test_https_delivery_checks_the_certificate_for_the_urls_host(make_api, tmp_path):
+    name = local_name()
+    server_tls, client_tls = self_signed(tmp_path, name)
+    receiver = Receiver(tls=server_tls)
+    try:
+        url = f"https://{name}:{receiver.server.server_address[1]}/hook"
+        outcome = deliver_to(make_api, url, ssl_context=client_tls)
+        assert outcome.startswith("delivered (HTTP 200"), outcome
+        assert receiver.headers[0]["Host"] == f"{name}:{receiver.server.server_address[1]}"
+    finally:
+        receiver.close()
+
+
+def test_https_delivery_refuses_a_certificate_for_another_host(make_api, tmp_path):
+    name = local_name()
+    server_tls, _ = self_signed(tmp_path, "someone-else.example")
+    _, client_tls = self_signed(tmp_path, name)
+    receiver = Receiver(tls=server_tls)
+    try:
+        url = f"https://{name}:{receiver.server.server_address[1]}/hook"
+        outcome = deliver_to(make_api, url, ssl_context=client_tls, attempts=1)
+        assert outcome.startswith("failed after 1 attempt: ConnectError"), outcome
+        assert "CERTIFICATE_VERIFY_FAILED" in outcome
+        assert receiver.bodies == []
+    finally:
+        receiver.close()

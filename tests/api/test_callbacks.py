@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,10 +28,17 @@ def app_api(make_api):
 
 
 class Receiver:
-    """A local HTTP server that records callback bodies and answers with `statuses` in turn."""
+    """A local HTTP server that records callback bodies (and headers) and answers with
+    `statuses` in turn; HTTPS with `tls` (a server-side context)."""
 
-    def __init__(self, statuses=(200,), hold: threading.Event | None = None):
+    def __init__(
+        self,
+        statuses=(200,),
+        hold: threading.Event | None = None,
+        tls: ssl.SSLContext | None = None,
+    ):
         self.bodies: list[dict] = []
+        self.headers: list[dict] = []
         self.statuses = list(statuses)
         self.hold = hold
         self.holding = threading.Event()
@@ -53,6 +61,7 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 with receiver.received:
+                    receiver.headers.append(dict(self.headers))
                     receiver.bodies.append(body)
                     receiver.received.notify_all()
 
@@ -60,7 +69,10 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
