@@ -140,6 +140,9 @@ EOF
 [[ -f "$meta" ]] || die "torchvision is not installed in $FORGE_VENV ($meta missing)"
 if "$FORGE_VENV/bin/python" -c 'import torchvision.transforms' 2>/dev/null; then
     say "3. torchvision imports (fix already applied or not needed)"
+elif grep -q '_has_ops() else (lambda fn: fn))' "$meta"; then
+    "$FORGE_VENV/bin/python" -c 'import torchvision.transforms' || true
+    die "import torchvision fails although $meta is already patched (error above)"
 else
     say "3. patching $meta"
     "$FORGE_VENV/bin/python" - "$meta" <<'EOF'
