@@ -8,14 +8,26 @@ import copy
 import pytest
 
 from task_scheduler.api_payload import restore_images
+from task_scheduler.services import Settings
 from tests.api.conftest import png_base64
 
 BASE = "/task-scheduler"
+# The tasks' callback receiver is on this machine: Forge's "Forbid URLs to local resources"
+# is turned off, as the README says to do for a receiver on your own network.
+LOCAL_CALLBACKS = Settings(forbid_local_requests=False)
 
 
 @pytest.fixture
 def two_forges(make_api, tmp_path):
-    return make_api(root=tmp_path / "here"), make_api(root=tmp_path / "there")
+    return (
+        make_api(root=tmp_path / "here", settings=LOCAL_CALLBACKS),
+        make_api(root=tmp_path / "there", settings=LOCAL_CALLBACKS),
+    )
+
+
+@pytest.fixture
+def app_api(make_api):
+    return make_api(settings=LOCAL_CALLBACKS)
 
 
 def queue_some(api) -> dict[str, dict]:
