@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 import time
 from typing import Any
@@ -37,6 +38,8 @@ from .files import FileStore
 from .models import Task
 from .services import Catalog, Services
 
+log = logging.getLogger("task_scheduler")
+
 _FILE_NAME = re.compile(r"[0-9a-f]{64}\.[0-9a-z]{1,8}")
 _LOCAL_PARAMS = ("base_url",)  # meaningful on this server only; not exported
 # Generate's inputs that name server folders (img2img batch): an import must not choose them.
@@ -49,11 +52,19 @@ _FOLDER_INPUTS = (
 
 
 def export_document(services: Services) -> dict[str, Any]:
-    """All pending tasks in run order, with their input files embedded."""
+    """All pending tasks in run order, with their input files embedded.
+
+    A broken task (malformed stored data, see params.task_problem) is left out, with a log
+    line: it could not be imported, and an import takes all of a document or nothing.
+    """
     tasks = services.queue.get_pending_tasks()
     files: dict[str, str] = {}
     exported = []
     for task in tasks:
+        problem = task_params.task_problem(task.params, task.script_args)
+        if problem is not None:
+            log.warning("task_scheduler: export leaves out broken task %s (%s)", task.id, problem)
+            continue
         for name in task.files:
             if name not in files and services.files.exists(name):
                 files[name] = base64.b64encode(services.files.read(name)).decode("ascii")

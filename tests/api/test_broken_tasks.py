@@ -149,6 +149,11 @@ def test_a_malformed_stored_row_is_listed_as_broken_and_can_be_deleted(app_api, 
     opened, _images = commands.open_task(app_api.services, json.dumps({"id": bad.id}))
     assert json.loads(opened)["task"]["problem"]
 
+    exported = client.get(f"{BASE}/export")  # the broken task is left out, the rest travel
+    assert exported.status_code == 200, exported.text
+    prompts = [t["params"]["payload"]["prompt"] for t in exported.json()["tasks"]]
+    assert prompts == ["before", "after"]
+
     assert client.delete(f"{BASE}/tasks/{bad.id}").status_code == 204
     assert client.get(f"{BASE}/tasks/{bad.id}").status_code == 404
     assert client.get(f"{BASE}/tasks").json()["total"] == 2
