@@ -207,6 +207,12 @@ class ExtractedImages:
     def names(self) -> list[str]:
         return sorted(self.files)
 
+    def count_only(self, loc: Loc) -> None:
+        """Count an image kept in the payload as sent; FieldError past `max_images`."""
+        self.count += 1
+        if self.count > self.limits.max_images:
+            raise FieldError(loc, f"more than {self.limits.max_images} images in one task")
+
     def save(self, store: FileStore) -> None:
         """Write every file (content-addressed, so saving twice is harmless)."""
         for name, (data, ext) in self.files.items():
@@ -221,9 +227,7 @@ class ExtractedImages:
 
     def add(self, loc: Loc, data: bytes, ext: str) -> str:
         """Keep one image's bytes; FieldError once there are more than `max_images`."""
-        self.count += 1
-        if self.count > self.limits.max_images:
-            raise FieldError(loc, f"more than {self.limits.max_images} images in one task")
+        self.count_only(loc)
         name = FileStore.name_for(data, ext)
         self.files[name] = (data, ext)
         return name
@@ -291,9 +295,11 @@ def _image_ref(
 ) -> dict[str, str] | None:
     """Decode like Forge's decode_base64_to_image; keep the bytes when they are an image.
 
-    None when `text` is not an image. `strict` (script args, where most strings are text)
-    takes only strict base64, so a text that happens to decode is never taken for an image
-    and the stored value always restores to the very string sent.
+    None when `text` is not an image, or when `strict` (script args, where most strings are
+    text) and `text` is not strict base64: such a string stays as it was sent, so a stored
+    value always restores to the very string sent. It is still checked and counted when Forge
+    would read an image from it (base64 wrapped over lines, say), so no image escapes the
+    limits by its spelling.
     """
     prefix, encoded = "", text
     if text.startswith("data:image/"):
@@ -301,12 +307,20 @@ def _image_ref(
         if not comma:
             return None
         prefix, encoded = head + ",", rest
+    exact = True
     try:
-        data = base64.b64decode(encoded, validate=strict)
+        data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        return None
+        exact = False
+        try:
+            data = base64.b64decode(encoded)  # what Forge does: skips non-base64 characters
+        except (binascii.Error, ValueError):
+            return None
     ext = checked_image(data, loc, result.limits.max_pixels)
     if ext is None:
+        return None
+    if strict and not exact:
+        result.count_only(loc)
         return None
     ref = {FILE_REF: result.add(loc, data, ext)}
     if prefix:

@@ -290,3 +290,24 @@ def test_enqueues_past_the_pending_setting_are_refused_with_429(make_api):
     assert api.queue.counts()["pending"] == 2
     api.queue.delete_task(first.json()["id"])  # room again
     assert api.client.post(TXT2IMG, json={"prompt": "three"}).status_code == 201
+
+
+def test_an_image_in_script_args_wrapped_over_lines_is_still_checked(make_api):
+    """Forge decodes base64 leniently, so line-wrapped base64 is an image to it too."""
+    api = make_api(settings=Settings(max_image_megapixels=1))
+
+    def wrapped(encoded: str) -> str:
+        return "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+    too_big = {
+        "alwayson_scripts": {"ControlNet": {"args": [{"image": wrapped(sized_png(1025, 1024))}]}}
+    }
+    reply = api.client.post(TXT2IMG, json=too_big)
+    assert reply.status_code == 422
+    assert detail_of(reply)[0] == ["body", "alwayson_scripts", "ControlNet", "args", 0, "image"]
+    small = wrapped(sized_png(64, 64))
+    fits = {"alwayson_scripts": {"ControlNet": {"args": [{"image": small}]}}}
+    reply = api.client.post(TXT2IMG, json=fits)
+    assert reply.status_code == 201, reply.text
+    task = api.queue.get_task(reply.json()["id"])
+    assert task.params["payload"]["alwayson_scripts"]["ControlNet"]["args"][0]["image"] == small
