@@ -3,7 +3,7 @@
 A test opts in with one line, `@pytest.mark.fidelity("FreeU", "txt2img")` (modes: txt2img,
 img2img, api; stack several markers when one test proves several). When the run uses a real
 Forge (FORGE_DIR set), each marked test's outcome is merged into `test-artifacts/fidelity.json`
-(or $FIDELITY_JSON) at the end of the session; tests/forge_env/fidelity_table.py renders that
+(or $FIDELITY_JSON) as soon as it is known; tests/forge_env/fidelity_table.py renders that
 file into README.md. Without FORGE_DIR nothing is written, so a CI run without Forge never
 overwrites what a real run proved.
 
@@ -29,7 +29,7 @@ MODES = ("txt2img", "img2img", "api")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = REPO / "test-artifacts" / "fidelity.json"
 NOTE_KEY = pytest.StashKey[list]()
-RECORDS_KEY = pytest.StashKey[list]()
+RECORDS_KEY = pytest.StashKey[dict]()  # this run: Forge commit and start time
 
 
 def record_path() -> Path:
@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "fidelity(extension, mode): the test proves that extension replays exactly in that "
         "mode (txt2img, img2img, api); recorded for the README's fidelity table",
     )
-    config.stash[RECORDS_KEY] = []
+    config.stash[RECORDS_KEY] = run_info()
 
 
 @pytest.fixture
@@ -96,26 +96,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         return
     result, detail = _outcome(report)
     notes = item.stash.get(NOTE_KEY, [])
-    records: list[dict] = item.config.stash[RECORDS_KEY]
-    records[:] = [r for r in records if r["test"] != item.nodeid]
-    for extension, mode in marks:
-        records.append(
-            {
-                "extension": extension,
-                "mode": mode,
-                "test": item.nodeid,
-                "outcome": result,
-                "detail": "; ".join([*notes, detail] if detail else notes),
-                "seconds": round(report.duration, 1),
-            }
-        )
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    records: list[dict] = session.config.stash.get(RECORDS_KEY, [])
-    if not records or not os.environ.get("FORGE_DIR"):
-        return
-    merge_records(record_path(), records, run_info())
+    records = [
+        {
+            "extension": extension,
+            "mode": mode,
+            "test": item.nodeid,
+            "outcome": result,
+            "detail": "; ".join([*notes, detail] if detail else notes),
+            "seconds": round(report.duration, 1),
+        }
+        for extension, mode in marks
+    ]
+    # Written at once, test by test: a run stopped half-way still leaves what it proved.
+    if os.environ.get("FORGE_DIR"):
+        merge_records(record_path(), records, item.config.stash[RECORDS_KEY])
 
 
 def run_info() -> dict[str, str]:

@@ -44,8 +44,13 @@ BUILTINS = [
     Builtin(
         "Self-Attention Guidance",
         "SelfAttentionGuidance Integrated (SD 1.x, SD 2.x, SDXL)",
-        lambda c: c.enabled_by_header().slider("Scale", 1.5).slider("Blur Sigma", 1),
-        [True, 1.5, 1.0, 1.0],
+        # At 64x64 the middle block's attention map is 1x1: its sum is exactly 1, so only a
+        # mask threshold below 1 lets SAG blur anything (the default 1 changes nothing).
+        lambda c: c.enabled_by_header()
+        .slider("Scale", 1.5)
+        .slider("Blur Sigma", 1)
+        .slider("Blur mask threshold", 0.5),
+        [True, 1.5, 1.0, 0.5],
         "sag_enabled: True",
     ),
     Builtin(

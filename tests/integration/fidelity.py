@@ -65,6 +65,16 @@ def assert_queue_matches_generate_all(forge_page: ForgePage, tab: str, marker: s
     return task
 
 
+def samples(paths, tab: str) -> list[Path]:
+    """The sample images among `paths` (not grids), in save order. Forge may save into dated
+    subfolders of the tab's folder."""
+    return _ordered(p for p in paths if tab in Path(p).parts)
+
+
+def grids(paths, tab: str) -> list[Path]:
+    return _ordered(p for p in paths if f"{tab}-grids" in Path(p).parts)
+
+
 def mean_difference(first: Path, second: Path) -> float:
     """Mean absolute difference per channel, 0-255."""
     a = pixels(first).astype(np.int16)

@@ -15,11 +15,11 @@ class ScriptControls:
 
     def __init__(self, page: Page, tab: str, title: str):
         self.page = page
-        self.header = (
-            page.locator(f"#tab_{tab} button.label-wrap")
-            .filter(has_text=re.compile(r"^\s*" + re.escape(title) + r"\s*$"))
-            .first
+        # The header button holds the label's span and an icon span ("▼").
+        label = page.locator("span").filter(
+            has_text=re.compile(r"^\s*" + re.escape(title) + r"\s*$")
         )
+        self.header = page.locator(f"#tab_{tab} button.label-wrap").filter(has=label).first
         self.root = self.header.locator("xpath=..")
 
     def open(self) -> ScriptControls:
@@ -75,9 +75,10 @@ def pick_exactly(page: Page, box: Locator, option: str) -> None:
     space, as checkpoint titles do): 'Steps' must not pick 'Hires steps'."""
     box.click()
     box.fill(option)
-    entry = re.compile(r"^\s*" + re.escape(option) + r"(\s|$)")
+    # Each entry starts with a check mark span ("✓", hidden unless selected).
+    entry = re.compile(r"^\s*✓?\s*" + re.escape(option) + r"(\s|$)")
     page.locator("ul.options li").filter(has_text=entry).first.click()
-    expect(box).to_have_value(entry)
+    expect(box).to_have_value(re.compile(r"^" + re.escape(option) + r"(\s|$)"))
 
 
 def set_number(page: Page, elem_id: str, value: float) -> None:

@@ -55,13 +55,13 @@ def decoded(images: list[str]) -> list[bytes]:
     return result
 
 
-def fetched(forge, task: dict) -> list[bytes]:
+def fetched(forge, task: dict) -> list[tuple[tuple[int, int], bytes]]:
     result = []
     for url in task["images"]:
         response = forge.api("GET", url.removeprefix(forge.url))
         assert response.status_code == 200
         with Image.open(io.BytesIO(response.content)) as image:
-            result.append(image.convert("RGB").tobytes())
+            result.append((image.size, image.convert("RGB").tobytes()))
     return result
 
 
@@ -78,8 +78,14 @@ def assert_queue_matches_sdapi(forge, body: dict) -> tuple[dict, dict]:
     info = json.loads(direct["info"])
     assert task["infotext"] == info["infotexts"][0]
     assert task["seeds"] == info["all_seeds"]
-    # sdapi returns the grid first when it makes one; the task lists files in save order.
-    assert Counter(fetched(forge, task)) == Counter(decoded(direct["images"]))
+    # A queued API task saves its images (as `"save_images": true` would), so a batch also
+    # saves Forge's grid, which sdapi does not return: compare the images, then the grid's size.
+    size = (body["width"], body["height"])
+    files = fetched(forge, task)
+    images = [data for shape, data in files if shape == size]
+    assert Counter(images) == Counter(decoded(direct["images"]))
+    extra = [shape for shape, _ in files if shape != size]
+    assert extra == ([] if len(images) == 1 else [(size[0] * len(images), size[1])])
     return direct, task
 
 
