@@ -59,9 +59,10 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
     limits = ImageLimits(max_pixels=settings.max_image_pixels, max_images=settings.max_images)
     extracted = extract_images(task_type, payload, limits)
     extracted.save(services.files)
+    params = {"source": "api", "payload": extracted.payload, "base_url": base_url}
     return services.queue.add_task(
         task_type,
-        {"source": "api", "payload": extracted.payload, "base_url": base_url},
+        services.record_resources(params, None),
         name=extras.name,
         priority=extras.priority,
         checkpoint=checkpoint,

@@ -80,3 +80,7 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
     # Other queue extensions' databases found by the server (peer_sources.PeerSource list).
     find_peers: Callable[[], list[Any]] = list
+    # Adds to a new task's params what its named resources are now (styles' text, embeddings
+    # named), for the check before it runs (task_scheduler/resources.py); given params and
+    # script_args, returns params.
+    record_resources: Callable[[dict[str, Any], Any], dict[str, Any]] = lambda params, _args: params

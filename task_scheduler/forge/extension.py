@@ -20,6 +20,7 @@ from ..files import FileStore
 from ..queue_manager import QueueManager
 from ..services import Services
 from . import conflicts as forge_conflicts
+from . import resource_lists
 from . import settings as forge_settings
 from .catalog import forge_catalog
 from .host import ForgeHost
@@ -83,6 +84,7 @@ def setup() -> Extension:
             catalog=forge_catalog,
             resolve_image=_resolve_image,
             find_peers=_find_peers,
+            record_resources=resource_lists.record,
         )
         host.extras = services.extras
         services.extras["conflicts"] = forge_conflicts.new_report()

@@ -23,6 +23,7 @@ from ..models import Task
 from . import top_bar
 from .main_thread_call import call_on_main_thread
 from .outcome import ReplayOutcome
+from .resource_lists import check_task
 
 log = logging.getLogger("task_scheduler")
 
@@ -96,13 +97,21 @@ class ForgeHost:
         switch = top_bar.apply(task.checkpoint, task.params.get("top_bar") or {})
         upload_dir = os.path.join(self.work_dir, task.id)
         try:
+            # A LoRA / ControlNet model gone since queueing fails the task naming it; a style
+            # or embedding gone or changed becomes a warning (task_scheduler/resources.py).
+            findings = check_task(task)
+            if findings.errors:
+                raise RuntimeError(" ".join(findings.errors))
             if task.params.get("source") == "api":
-                return _run_api_task(task, self.files)
-            from .replay_ui import run_ui_task
+                outcome = _run_api_task(task, self.files)
+            else:
+                from .replay_ui import run_ui_task
 
-            return run_ui_task(
-                task, self.files, forge_id, upload_dir, self.generate_inputs.get(task.task_type)
-            )
+                outcome = run_ui_task(
+                    task, self.files, forge_id, upload_dir, self.generate_inputs.get(task.task_type)
+                )
+            outcome.warnings[:0] = findings.warnings
+            return outcome
         finally:
             top_bar.restore(switch)
             shutil.rmtree(upload_dir, ignore_errors=True)

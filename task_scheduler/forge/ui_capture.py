@@ -8,7 +8,7 @@ from typing import Any
 
 from ..files import FileStore, StagedFiles
 from ..queue_manager import QueueManager
-from . import top_bar
+from . import resource_lists, top_bar
 from .capture import capture
 from .layout import current_layout, fixed_input_names, runner
 from .values import Encoder
@@ -37,7 +37,7 @@ def enqueue_from_ui(
     )
     task = queue.add_task(
         captured.task_type,
-        captured.params,
+        resource_lists.record(captured.params, captured.script_args),
         file_contents=staged.contents,
         **captured.add_kwargs(),
     )
