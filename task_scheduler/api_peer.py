@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
+from .api_limits import QueueFullError, check_room
 from .api_schemas import ErrorOut, PeerImportOut, PeerImportRequest, PeerSourcesOut
 from .peer_import import import_source
 from .peer_sources import PeerSource, PeerSourceError
@@ -35,6 +36,7 @@ def add_routes(router: APIRouter, services: Services) -> None:
         responses={
             404: {"model": ErrorOut, "description": "No detected source has this id."},
             409: {"model": ErrorOut, "description": "The source can no longer be read."},
+            429: {"model": ErrorOut, "description": "Too many pending tasks (Settings)."},
         },
         summary="Import another queue extension's tasks",
     )
@@ -48,11 +50,24 @@ def add_routes(router: APIRouter, services: Services) -> None:
             raise HTTPException(404, f"no detected source has the id {body.source!r}")
         try:
             report = import_source(
-                services.queue, services.files, services.catalog(), source, body.include_history
+                services.queue,
+                services.files,
+                services.catalog(),
+                source,
+                body.include_history,
+                check_room=room_checker(services),
             )
         except PeerSourceError as error:
             raise HTTPException(409, str(error)) from None
+        except QueueFullError as error:
+            raise HTTPException(429, str(error)) from None
         return report.to_dict()
+
+
+def room_checker(services: Services):
+    """Refuses an import that would pass the "most pending tasks" setting (as enqueues do)."""
+    limit = services.settings().max_pending
+    return lambda adding: check_room(services.queue.counts()["pending"], adding, limit)
 
 
 def _source_view(source: PeerSource) -> dict[str, object]:

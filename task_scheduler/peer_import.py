@@ -24,6 +24,7 @@ import logging
 import os
 import sqlite3
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,12 +105,15 @@ def import_source(
     source: PeerSource,
     include_history: bool = False,
     dry_run: bool = False,
+    check_room: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import `source` into `queue` (see module docstring); nothing is stored on failure.
 
     `catalog` None (command line, no Forge at hand) keeps names unchecked: an unknown sampler
-    then fails the task when it runs instead of being dropped here. Raises PeerSourceError
-    when the file cannot be read or is no longer a known queue database.
+    then fails the task when it runs instead of being dropped here. `check_room` is called
+    with the number of pending tasks about to be added, before anything is stored (it raises to
+    refuse, e.g. api_limits.QueueFullError). Raises PeerSourceError when the file cannot be
+    read or is no longer a known queue database.
     """
     rows = read_source(source, catalog, include_history)
     seen = queue.imported_keys(source.kind + ":")
@@ -139,6 +143,8 @@ def import_source(
         )
     if dry_run or not entries:
         return report
+    if check_room is not None:
+        check_room(sum(1 for _, task in entries if task.status.value == "pending"))
     added = _add_all_or_nothing(queue, files, entries, images)
     added_ids = {task.id for task in added}
     for row in report.rows:  # a concurrent import of the same source got there first

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..api_limits import QueueFullError
+from ..api_peer import room_checker
 from ..peer_import import import_source
 from ..peer_sources import PeerSourceError
 from ..services import Services
@@ -44,10 +46,17 @@ def import_peer(services: Services, request: dict) -> dict[str, Any]:
         raise ValueError("source: that database is no longer there; look again")
     try:
         report = import_source(
-            services.queue, services.files, services.catalog(), source, include_history
+            services.queue,
+            services.files,
+            services.catalog(),
+            source,
+            include_history,
+            check_room=room_checker(services),
         )
     except PeerSourceError as error:
         raise ValueError(f"source: {error}") from None
+    except QueueFullError as error:
+        raise ValueError(f"Nothing imported: {error}.") from None
     already = f", {report.already_imported} imported before" if report.already_imported else ""
     message = (
         f"Imported {report.imported} task{'s' if report.imported != 1 else ''} from "

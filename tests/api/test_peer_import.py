@@ -145,3 +145,25 @@ def test_a_source_that_vanished_after_listing_answers_409(peer_api):
     assert reply.status_code == 409
     assert "no such file" in reply.json()["detail"]
     assert api.queue.get_pending_tasks() == []
+
+
+def test_an_import_past_the_most_pending_tasks_setting_is_429_and_stores_nothing(
+    make_api, tmp_path
+):
+    from task_scheduler.services import Settings
+
+    extensions = tmp_path / "extensions"
+    api = make_api(settings=Settings(max_pending=2))
+    api.services.catalog = peers.peer_catalog
+    api.services.find_peers = lambda: find_sources([str(extensions)])
+    rows = [peers.sachira_row(), peers.sachira_row(), peers.sachira_finished("failed", [])]
+    peers.make_sachira_db(str(extensions / "sd-webui-forge-task-scheduler"), rows)
+    api.queue.add_task("txt2img", {"source": "api", "payload": {"prompt": "already here"}})
+    (source,) = api.client.get(URL).json()["sources"]
+
+    reply = api.client.post(URL, json={"source": source["id"], "include_history": True})
+
+    assert reply.status_code == 429
+    assert "at most 2" in reply.json()["detail"]
+    assert api.queue.counts()["pending"] == 1
+    assert api.queue.imported_keys("") == {}
