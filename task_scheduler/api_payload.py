@@ -219,12 +219,6 @@ class ExtractedImages:
             if store.put(data, ext) != name:
                 raise RuntimeError(f"file store named {name} differently")
 
-    def save_missing(self, store: FileStore) -> None:
-        """Write again any file that vanished (deleted with another task in the meantime)."""
-        for name, (data, ext) in self.files.items():
-            if not store.exists(name):
-                store.put(data, ext)
-
     def add(self, loc: Loc, data: bytes, ext: str) -> str:
         """Keep one image's bytes; FieldError once there are more than `max_images`."""
         self.count_only(loc)

@@ -194,15 +194,14 @@ def _add_all_or_nothing(
                 if not files.exists(name):
                     created.append(name)
             extracted.save(files)
-        added = queue.add_imported(entries)
+        contents = {name: data for ex in images for name, (data, _ext) in ex.files.items()}
+        added = queue.add_imported(entries, contents)
     except BaseException:
         for name in created:  # files only this failed import wrote
             if not queue.file_in_use(name):
                 with contextlib.suppress(OSError):
                     os.remove(files.path(name))
         raise
-    for extracted in images:  # a concurrent delete may have removed a shared file
-        extracted.save_missing(files)
     return added
 
 

@@ -7,7 +7,7 @@ importing the same source again adds nothing twice and no schema change was need
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .files import check_file_name
@@ -41,8 +41,16 @@ class ImportVerbs:
         row = self.store.conn.execute("SELECT 1 FROM task_files WHERE name = ?", (name,))
         return row.fetchone() is not None
 
-    def add_imported(self, entries: Sequence[tuple[str, Task]]) -> list[Task]:
+    def add_imported(
+        self,
+        entries: Sequence[tuple[str, Task]],
+        file_contents: Mapping[str, bytes] | None = None,
+    ) -> list[Task]:
         """Insert `(source key, task)` pairs in one transaction: all of them, or none.
+
+        Each task's input files are checked inside that transaction, as an enqueue does: one
+        removed meanwhile (a delete of another task sharing it) is written again from
+        `file_contents`; one missing without its bytes refuses the whole import.
 
         A key recorded by an earlier import is skipped (its task is not added again); the
         tasks actually added are returned. Pending tasks go last in their priority, in the
@@ -61,6 +69,7 @@ class ImportVerbs:
                 meta_key = IMPORTED_PREFIX + key
                 if conn.execute("SELECT 1 FROM meta WHERE key = ?", (meta_key,)).fetchone():
                     continue
+                self._require_files(task.files, file_contents)
                 place_new(self.store, conn, task, front=False)
                 self.store.insert(conn, task)
                 conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (meta_key, task.id))

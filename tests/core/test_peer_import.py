@@ -617,3 +617,38 @@ def test_a_blob_check_never_needs_the_pickle():
 
     assert agent._blob_bytes(zlib.compress(pickle.dumps([]))) in agent._EMPTY_BLOBS
     assert agent._blob_bytes(zlib.compress(pickle.dumps([0]))) not in agent._EMPTY_BLOBS
+
+
+def test_an_init_image_removed_while_the_import_commits_is_written_again(
+    extensions, queue, files, monkeypatch
+):
+    folder = str(extensions / "sd-webui-forge-task-scheduler")
+    init = peers.sachira_init_image(folder)
+    path = peers.make_sachira_db(
+        folder, [peers.sachira_row("img2img", params={"init_images": [init]})]
+    )
+    add_imported = queue.add_imported
+
+    def delete_of_a_sharing_task_lands_first(entries, *args, **kwargs):
+        for _key, task in entries:  # what a delete of another task using the image does
+            for name in task.files:
+                os.remove(files.path(name))
+        return add_imported(entries, *args, **kwargs)
+
+    missing_when_visible = []
+
+    def on_change(event, task_id):  # the moment the task is committed and announced
+        if event == "added":
+            task = queue.get_task(task_id)
+            missing_when_visible.extend(n for n in task.files if not files.exists(n))
+
+    queue.subscribe(on_change)
+    monkeypatch.setattr(queue, "add_imported", delete_of_a_sharing_task_lands_first)
+    report = run_import(queue, files, path)
+
+    assert report.imported == 1
+    assert missing_when_visible == []
+    (task,) = queue.get_pending_tasks()
+    (name,) = task.files
+    with open(files.path(name), "rb") as stored, open(init, "rb") as original:
+        assert stored.read() == original.read()
