@@ -37,7 +37,9 @@ def test_xyz_plot_grid_and_every_cell_replay_exactly_and_are_all_recorded(
     page.locator("#script_txt2img_xyz_plot_y_values").locator("textarea, input").first.fill("5,9")
     page.locator("#script_txt2img_xyz_plot_include_lone_images input").check()
 
-    task = assert_queue_matches_generate_all(forge_page, "txt2img", "X Type: Steps")
+    # The page shows the first cell's infotext (Forge's `processed.info`), without the axes.
+    task = assert_queue_matches_generate_all(forge_page, "txt2img", "Seed: 801", info_of_grid=True)
+    assert "X Type: Steps" in task.result_info
 
     assert task.script_args["selected"] == "X/Y/Z plot"
     assert len(samples(task.result_images, "txt2img")) == 4  # the 2x2 cells
