@@ -78,7 +78,7 @@ def _outcome(report: pytest.TestReport) -> tuple[str, str]:
         return "skipped", str(reason).removeprefix("Skipped: ")
     if report.failed:
         message = getattr(report.longrepr, "reprcrash", None)
-        detail = message.message.splitlines()[0] if message else ""
+        detail = " ".join(message.message.split()) if message else ""
         return ("differs" if report.when == "call" else "error"), detail[:300]
     return "identical", ""
 

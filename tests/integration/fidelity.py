@@ -51,25 +51,16 @@ def assert_all_files_match(generated: list[Path], queued: list[Path]) -> None:
         np.testing.assert_array_equal(actual, expected, err_msg=mine.name)
 
 
-def assert_queue_matches_generate_all(
-    forge_page: ForgePage, tab: str, marker: str, info_of_grid: bool = False
-) -> Task:
+def assert_queue_matches_generate_all(forge_page: ForgePage, tab: str, marker: str) -> Task:
     """Generate, then Queue with the same page state; the task saved exactly what Generate
-    saved (every sample and grid, same folders, same pixels, same infotext).
-
-    `info_of_grid`: X/Y/Z plot shows the first cell's infotext on the page but gives the grid
-    its own; the task records the first image's (the grid's), compared with the grid file."""
+    saved (every sample and grid, same folders, same pixels, same infotext)."""
     generated_info, generated = generate_all(forge_page, tab, marker)
     assert generated, "Generate saved nothing"
     _message, task_id = forge_page.queue(tab)
     task = forge_page.forge.wait_finished(task_id)
     assert task.status == TaskStatus.COMPLETED, task.error
     assert task.warnings == []
-    if info_of_grid:
-        grid = next(p for p in generated if f"{tab}-grids" in p.parts)
-        assert task.result_info == png_parameters(grid)
-    else:
-        assert task.result_info == generated_info
+    assert task.result_info == generated_info
     assert_all_files_match(generated, [Path(p) for p in task.result_images])
     return task
 

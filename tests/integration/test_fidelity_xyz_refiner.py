@@ -17,6 +17,7 @@ from .fidelity import (
     grids,
     samples,
 )
+from .identity import png_parameters
 from .script_controls import ScriptControls, pick_exactly
 
 BASE = "Sampler: Euler, Schedule type: Automatic, Size: 64x64"
@@ -37,9 +38,11 @@ def test_xyz_plot_grid_and_every_cell_replay_exactly_and_are_all_recorded(
     page.locator("#script_txt2img_xyz_plot_y_values").locator("textarea, input").first.fill("5,9")
     page.locator("#script_txt2img_xyz_plot_include_lone_images input").check()
 
-    # The page shows the first cell's infotext (Forge's `processed.info`), without the axes.
-    task = assert_queue_matches_generate_all(forge_page, "txt2img", "Seed: 801", info_of_grid=True)
-    assert "X Type: Steps" in task.result_info
+    # The page shows the first cell's infotext, without the axes (Forge's index_of_first_image
+    # skips the grid); the task records the same. The grid file carries the axes.
+    task = assert_queue_matches_generate_all(forge_page, "txt2img", "Seed: 801")
+    grid = grids(task.result_images, "txt2img")[0]
+    assert 'X Type: Steps, X Values: "1,2", Y Type: CFG Scale' in png_parameters(grid)
 
     assert task.script_args["selected"] == "X/Y/Z plot"
     assert len(samples(task.result_images, "txt2img")) == 4  # the 2x2 cells
@@ -48,7 +51,6 @@ def test_xyz_plot_grid_and_every_cell_replay_exactly_and_are_all_recorded(
     # recorded a file for each of them.
     gallery = page.locator("#txt2img_gallery .thumbnail-item")
     expect(gallery).to_have_count(len(task.result_images))
-    assert "Y Type: CFG Scale" in task.result_info
     fidelity_note("2x2 grid (Steps 1,2 x CFG 5,9): grid + 4 cells")
 
 
