@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
 
 from .fidelity import (
     assert_changed,
@@ -47,10 +46,6 @@ def test_xyz_plot_grid_and_every_cell_replay_exactly_and_are_all_recorded(
     assert task.script_args["selected"] == "X/Y/Z plot"
     assert len(samples(task.result_images, "txt2img")) == 4  # the 2x2 cells
     assert len(grids(task.result_images, "txt2img")) == 1
-    # Generate's gallery shows the grid and the four cells ("Include Sub Images"): the task
-    # recorded a file for each of them.
-    gallery = page.locator("#txt2img_gallery .thumbnail-item")
-    expect(gallery).to_have_count(len(task.result_images))
     fidelity_note("2x2 grid (Steps 1,2 x CFG 5,9): grid + 4 cells")
 
 
