@@ -63,6 +63,7 @@ class Extension:
     services: Services
     host: ForgeHost
     buttons: QueueButtons
+    start_when_app_starts: bool = False  # "start on launch": once Forge has built its scripts
 
 
 def setup() -> Extension:
@@ -89,13 +90,16 @@ def setup() -> Extension:
         host.extras = services.extras
         services.extras["conflicts"] = forge_conflicts.new_report()
         start = forge_settings.read_settings().start_on_launch if first_load else _process.accepting
-        launch_after(_process.previous, executor, start)
+        # At start-up the scripts' argument slots do not exist until Forge has built its UI:
+        # a task run before that fails (sdapi's default script args), so "start on launch"
+        # waits for on_app_started.
+        launch_after(_process.previous, executor, start and not first_load)
         _process.previous = None
 
     buttons = QueueButtons(
         lambda tab, values, user: enqueue_from_ui(queue, files, tab, values, user)
     )
-    extension = Extension(services, host, buttons)
+    extension = Extension(services, host, buttons, start_when_app_starts=start and first_load)
     script_callbacks.on_ui_settings(forge_settings.register_options, name="task_scheduler")
     script_callbacks.on_after_component(buttons.after_component, name="task_scheduler")
     script_callbacks.on_before_component(buttons.before_component, name="task_scheduler")
@@ -162,6 +166,9 @@ def _app_started(extension: Extension, demo: Any, app: Any) -> None:
 
     with forge_conflicts.routes_first(app, extension.services):
         api.install(app, extension.services, _rest_access())
+    if extension.start_when_app_starts:
+        extension.start_when_app_starts = False
+        extension.services.executor.start()
 
 
 def _rest_access() -> RestAccess:
