@@ -22,7 +22,12 @@ OUR_PREFIX = "/task-scheduler"
 QUEUE_PREFIXES = ("/task-scheduler/", "/agent-scheduler/")
 TAB_TITLE = "Task Queue"
 # Names ours puts on the page; the same name in another extension's files is a clash.
-OUR_ELEMENT_IDS = ("task_scheduler_app", "tab_task_scheduler", "txt2img_queue", "img2img_queue")
+OUR_ELEMENT_IDS = (
+    "task_scheduler_app",
+    "tab_task_scheduler",
+    "task_scheduler_txt2img_queue",
+    "task_scheduler_img2img_queue",
+)
 OUR_JS_GLOBALS = ("taskQueueExtensionForForge",)
 ADVICE = (
     "Disable '{name}' in Forge's Extensions tab (untick it, 'Apply and restart UI'), then "

@@ -66,7 +66,7 @@ class QueueButtons:
                 del self._boxes[tab]  # before creating: the new button re-enters this callback
                 self.buttons[tab] = gr.Button(
                     BUTTON_LABEL,
-                    elem_id=f"{tab}_queue",
+                    elem_id=f"task_scheduler_{tab}_queue",
                     elem_classes=["task-scheduler-queue-button"],
                     variant="secondary",
                     tooltip=BUTTON_TOOLTIP,

@@ -57,8 +57,14 @@ def same_named_extension(root: Path) -> Path:
         folder / "scripts" / "task_scheduler_ui.py",
         'def on_ui_tabs():\n    return [(None, "Task Queue", "task_queue_tab")]\n',
     )
-    write(folder / "javascript" / "task_scheduler.js", "document.getElementById('txt2img_queue');")
-    write(folder / "style.css", "#txt2img_queue, #img2img_queue { min-width: 80px; }\n")
+    write(
+        folder / "javascript" / "task_scheduler.js",
+        "document.getElementById('task_scheduler_txt2img_queue');",
+    )
+    write(
+        folder / "style.css",
+        "#task_scheduler_txt2img_queue, #task_scheduler_img2img_queue { min-width: 80px; }\n",
+    )
     return folder
 
 
@@ -95,7 +101,7 @@ def test_a_same_named_extension_is_found_with_everything_that_clashes(tmp_path):
     assert "package named 'task_scheduler'" in whats
     assert "API routes under /task-scheduler/" in whats
     assert "'Task Queue' tab" in whats
-    assert "txt2img_queue" in whats
+    assert "task_scheduler_txt2img_queue" in whats
     assert all("Disable" in c.advice and other.name in c.advice for c in found)
     assert all("restart" in c.advice for c in found)
 
@@ -204,7 +210,7 @@ def test_each_clashing_extension_is_logged_once_naming_its_folder_and_what_to_do
     assert str(other) in first[0]
     assert "Disable" in first[0]
     assert "package named 'task_scheduler'" in first[0]
-    assert "txt2img_queue" in first[0]
+    assert "task_scheduler_txt2img_queue" in first[0]
     assert len(caplog.records) == 1
 
 

@@ -20,7 +20,7 @@ class ForgePage:
 
     def open(self) -> ForgePage:
         self.page.goto(self.forge.url, timeout=300_000)
-        expect(self.page.locator("#txt2img_queue")).to_be_visible(timeout=300_000)
+        expect(self.page.locator("#task_scheduler_txt2img_queue")).to_be_visible(timeout=300_000)
         expect(self.page.locator("#txt2img_generate")).to_be_visible()
         return self
 
@@ -110,7 +110,7 @@ class ForgePage:
         """Press Queue; return the confirmation text and the id of the task it stored."""
         known = {task.id for task in self.forge.tasks()}
         started = time.time()
-        self.page.locator(f"#{tab}_queue").click()
+        self.page.locator(f"#task_scheduler_{tab}_queue").click()
         toast = self.page.locator(".toast-body", has_text="Queued").last
         expect(toast).to_be_visible(timeout=60_000)
         text = toast.inner_text()

@@ -44,7 +44,7 @@ def test_reload_ui_keeps_the_queue_running_with_exactly_one_worker(forge_factory
         forge_page.paste_parameters("txt2img", f"after the reload\nSteps: 2, Seed: 3, {SETTINGS}")
         _, after = forge_page.queue("txt2img")
         assert forge.wait_finished(after).status == TaskStatus.COMPLETED
-        expect(forge_page.page.locator("#txt2img_queue")).to_be_visible()
+        expect(forge_page.page.locator("#task_scheduler_txt2img_queue")).to_be_visible()
     finally:
         context.close()
 

@@ -82,7 +82,7 @@ def test_the_progress_bar_moves_while_a_queued_task_runs(forge, forge_page):
     page.locator("#tab_txt2img #paste").click()
     expect(page.locator("#txt2img_steps input[type=number]")).to_have_value("40")
     expect(prompt).to_have_value("a small red boat")
-    page.locator("#txt2img_queue").click()  # the extension's Queue button beside Generate
+    page.locator("#task_scheduler_txt2img_queue").click()  # our Queue button beside Generate
     _open_tab(page)
     row = page.locator(".ts-rows > .ts-row", has_text="a small red boat")
     expect(row.locator(".ts-status-badge")).to_have_text("Pending")
