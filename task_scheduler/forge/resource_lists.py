@@ -53,7 +53,8 @@ def styles() -> dict[str, tuple[str, str]]:
 
 def loaded_embeddings() -> set[str]:
     """What the text encoder will use: the database built when the model loaded (Forge binds
-    embeddings at model load), or, with no model loaded yet, the files it will load from."""
+    embeddings at model load), or, with no model loaded yet or a different checkpoint about to
+    load (`sd_models.forge_model_reload`), the files it will load from."""
     loaded = _model_embeddings()
     return loaded if loaded is not None else _embedding_files()
 
@@ -61,9 +62,12 @@ def loaded_embeddings() -> set[str]:
 def _model_embeddings() -> set[str] | None:
     from modules import sd_models
 
-    model = getattr(getattr(sd_models, "model_data", None), "sd_model", None)
+    data = getattr(sd_models, "model_data", None)
+    model = getattr(data, "sd_model", None)
     if model is None:
         return None
+    if getattr(data, "forge_hash", None) != str(getattr(data, "forge_loading_parameters", None)):
+        return None  # a checkpoint switch is pending: the next load reads the folder again
     names: set[str] = set()
     found = False
     for attribute in dir(model):
