@@ -10,7 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from .api_limits import QueueFullError, check_room
-from .api_schemas import ErrorOut, PeerImportOut, PeerImportRequest, PeerSourcesOut
+from .api_peer_schemas import PeerImportOut, PeerImportRequest, PeerSourcesOut
+from .api_schemas import ErrorOut
 from .peer_import import import_source
 from .peer_sources import PeerSource, PeerSourceError
 from .services import Services
