@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException
 from .api_limits import QueueFullError, check_room
 from .api_peer_schemas import PeerImportOut, PeerImportRequest, PeerSourcesOut
 from .api_schemas import ErrorOut
-from .peer_import import import_source
+from .peer_import import ImportReport, import_source
 from .peer_sources import PeerSource, PeerSourceError
 from .services import Services
 
@@ -28,7 +28,7 @@ def add_routes(router: APIRouter, services: Services) -> None:
     def list_peer_sources():
         """Databases of SachiraChin's sd-webui-forge-task-scheduler and of Agent Scheduler
         found in Forge's extensions folder, with how many tasks each holds."""
-        return {"sources": [_source_view(s) for s in services.find_peers()]}
+        return {"sources": [source_view(s) for s in services.find_peers()]}
 
     @router.post(
         "/import/peer",
@@ -46,18 +46,11 @@ def add_routes(router: APIRouter, services: Services) -> None:
         `include_history`, its finished tasks as history): all of them or none. Tasks
         imported before are not added again. The report lists every task: imported (with
         what was not carried over), skipped (with the reason) or already imported."""
-        source = next((s for s in services.find_peers() if s.id == body.source), None)
+        source = detected_source(services, body.source)
         if source is None:
             raise HTTPException(404, f"no detected source has the id {body.source!r}")
         try:
-            report = import_source(
-                services.queue,
-                services.files,
-                services.catalog(),
-                source,
-                body.include_history,
-                check_room=room_checker(services),
-            )
+            report = import_detected(services, source, body.include_history)
         except PeerSourceError as error:
             raise HTTPException(409, str(error)) from None
         except QueueFullError as error:
@@ -65,13 +58,26 @@ def add_routes(router: APIRouter, services: Services) -> None:
         return report.to_dict()
 
 
-def room_checker(services: Services):
-    """Refuses an import that would pass the "most pending tasks" setting (as enqueues do)."""
+def detected_source(services: Services, source_id: str) -> PeerSource | None:
+    """The database found in Forge's extensions folder with this id, if it is still there."""
+    return next((s for s in services.find_peers() if s.id == source_id), None)
+
+
+def import_detected(services: Services, source: PeerSource, include_history: bool) -> ImportReport:
+    """Import a detected source, refusing past the "most pending tasks" setting (as enqueues
+    do). Raises PeerSourceError (unreadable) or QueueFullError (no room)."""
     limit = services.settings().max_pending
-    return lambda adding: check_room(services.queue.counts()["pending"], adding, limit)
+    return import_source(
+        services.queue,
+        services.files,
+        services.catalog(),
+        source,
+        include_history,
+        check_room=lambda adding: check_room(services.queue.counts()["pending"], adding, limit),
+    )
 
 
-def _source_view(source: PeerSource) -> dict[str, object]:
+def source_view(source: PeerSource) -> dict[str, object]:
     return {
         "id": source.id,
         "kind": source.kind,

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..api_limits import QueueFullError
-from ..api_peer import room_checker
-from ..peer_import import import_source
+from ..api_peer import detected_source, import_detected, source_view
 from ..peer_sources import PeerSourceError
 from ..services import Services
 
@@ -20,17 +19,7 @@ def sources(services: Services, _request: dict) -> dict[str, Any]:
     found = services.find_peers()
     return {
         "message": f"{len(found)} other queue database{'s' if len(found) != 1 else ''} found.",
-        "sources": [
-            {
-                "id": s.id,
-                "kind": s.kind,
-                "label": s.label,
-                "folder": s.folder,
-                "pending": s.pending,
-                "history": s.history,
-            }
-            for s in found
-        ],
+        "sources": [source_view(s) for s in found],
     }
 
 
@@ -41,18 +30,11 @@ def import_peer(services: Services, request: dict) -> dict[str, Any]:
     include_history = request.get("include_history", False)
     if not isinstance(include_history, bool):
         raise ValueError("include_history: must be true or false")
-    source = next((s for s in services.find_peers() if s.id == source_id), None)
+    source = detected_source(services, source_id)
     if source is None:
         raise ValueError("source: that database is no longer there; look again")
     try:
-        report = import_source(
-            services.queue,
-            services.files,
-            services.catalog(),
-            source,
-            include_history,
-            check_room=room_checker(services),
-        )
+        report = import_detected(services, source, include_history)
     except PeerSourceError as error:
         raise ValueError(f"source: {error}") from None
     except QueueFullError as error:
