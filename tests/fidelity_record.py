@@ -2,7 +2,7 @@
 
 A test opts in with one line, `@pytest.mark.fidelity("FreeU", "txt2img")` (modes: txt2img,
 img2img, api; stack several markers when one test proves several). When the run uses a real
-Forge (FORGE_DIR set), each marked test's outcome is merged into `test-artifacts/fidelity.json`
+Forge (FORGE_DIR set), each marked test's outcome is merged into `tests/forge_env/fidelity.json`
 (or $FIDELITY_JSON) as soon as it is known; tests/forge_env/fidelity_table.py renders that
 file into README.md. Without FORGE_DIR nothing is written, so a CI run without Forge never
 overwrites what a real run proved.
@@ -27,7 +27,7 @@ import pytest
 
 MODES = ("txt2img", "img2img", "api")
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_JSON = REPO / "test-artifacts" / "fidelity.json"
+DEFAULT_JSON = REPO / "tests" / "forge_env" / "fidelity.json"
 NOTE_KEY = pytest.StashKey[list]()
 RECORDS_KEY = pytest.StashKey[dict]()  # this run: Forge commit and start time
 

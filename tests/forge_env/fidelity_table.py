@@ -3,7 +3,7 @@
     .venv/bin/python tests/forge_env/fidelity_table.py            # rewrite README's table
     .venv/bin/python tests/forge_env/fidelity_table.py --print    # only print it
 
-Reads test-artifacts/fidelity.json (written by tests/fidelity_record.py when the `fidelity`
+Reads tests/forge_env/fidelity.json (written by tests/fidelity_record.py when the `fidelity`
 marked tests run with FORGE_DIR set) and replaces everything between the two marker comments
 in README.md. Nothing in the table is typed by hand: a cell says what the last run of the
 tests behind it showed.
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_JSON = REPO / "test-artifacts" / "fidelity.json"
+DEFAULT_JSON = REPO / "tests" / "forge_env" / "fidelity.json"
 README = REPO / "README.md"
 START = "<!-- fidelity-table:start (tests/forge_env/fidelity_table.py writes this) -->"
 END = "<!-- fidelity-table:end -->"
