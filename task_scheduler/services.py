@@ -26,6 +26,8 @@ class Settings:
     notify_sound: bool = False
     callback_url: str = ""  # default for tasks that give none
     confirm_delete: bool = True
+    # Queued tasks save their images even with Forge's samples_save off (forge/sample_saving.py)
+    always_save_images: bool = True
     data_dir: str = ""  # shown to the user; where the database and input files live
     # Limits on what one API request may carry (see README "API limits").
     max_body_mb: int = 64  # a few 4K init images as base64, with room for the rest

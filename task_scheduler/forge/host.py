@@ -7,7 +7,9 @@ cancel calls `shared.state.interrupt()`, which stops the steps), then on Forge's
 switch to the task's top bar, run the task (UI tasks through Generate's own function, API
 tasks through `replay_api.run_sdapi_task`), and restore the user's top bar. The lock is
 released between tasks. Saved images are collected through `on_image_saved`, so they are
-recorded even when "do not show images" is on."""
+recorded even when "do not show images" is on; with "Always save images of queued tasks" on,
+Forge saves them even when its own "Always save all generated images" is off
+(sample_saving.py)."""
 
 from __future__ import annotations
 
@@ -20,10 +22,11 @@ from typing import Any
 from ..files import FileStore
 from ..host import CancelToken, Progress, ProgressCallback, RunResult
 from ..models import Task
-from . import top_bar
+from . import sample_saving, top_bar
 from .main_thread_call import call_on_main_thread
 from .outcome import ReplayOutcome
 from .resource_lists import check_task
+from .settings import read_settings
 
 log = logging.getLogger("task_scheduler")
 
@@ -94,27 +97,34 @@ class ForgeHost:
     # -- on Forge's main thread ----------------------------------------------------------------
 
     def _replay(self, task: Task, forge_id: str) -> ReplayOutcome:
+        always_save = read_settings().always_save_images
+        if always_save:
+            sample_saving.install()
         switch = top_bar.apply(task.checkpoint, task.params.get("top_bar") or {})
         upload_dir = os.path.join(self.work_dir, task.id)
         try:
-            # A LoRA / ControlNet model gone since queueing fails the task naming it; a style
-            # or embedding gone or changed becomes a warning (task_scheduler/resources.py).
-            findings = check_task(task)
-            if findings.errors:
-                raise RuntimeError(" ".join(findings.errors))
-            if task.params.get("source") == "api":
-                outcome = _run_api_task(task, self.files)
-            else:
-                from .replay_ui import run_ui_task
-
-                outcome = run_ui_task(
-                    task, self.files, forge_id, upload_dir, self.generate_inputs.get(task.task_type)
-                )
-            outcome.warnings[:0] = findings.warnings
-            return outcome
+            with sample_saving.force_saving(always_save):
+                return self._run_replay(task, forge_id, upload_dir)
         finally:
             top_bar.restore(switch)
             shutil.rmtree(upload_dir, ignore_errors=True)
+
+    def _run_replay(self, task: Task, forge_id: str, upload_dir: str) -> ReplayOutcome:
+        # A LoRA / ControlNet model gone since queueing fails the task naming it; a style
+        # or embedding gone or changed becomes a warning (task_scheduler/resources.py).
+        findings = check_task(task)
+        if findings.errors:
+            raise RuntimeError(" ".join(findings.errors))
+        if task.params.get("source") == "api":
+            outcome = _run_api_task(task, self.files)
+        else:
+            from .replay_ui import run_ui_task
+
+            outcome = run_ui_task(
+                task, self.files, forge_id, upload_dir, self.generate_inputs.get(task.task_type)
+            )
+        outcome.warnings[:0] = findings.warnings
+        return outcome
 
     # -- script_callbacks.on_image_saved ------------------------------------------------------
 

@@ -11,8 +11,9 @@ all deliberate:
 * the lock is not taken and `state.begin/end` / progress registration are left to the host
   (the lock is already held and not re-entrant);
 * results are always saved, as with ``"save_images": true`` (most clients send false, and a
-  queued task's results must be retrievable), into the folders the UI uses; Forge's "Always
-  save all generated images" setting still decides, and a warning says when it is off;
+  queued task's results must be retrievable), into the folders the UI uses, also with Forge's
+  "Always save all generated images" off while the queue's "Always save images of queued
+  tasks" is on (the default); with both off nothing is saved and a warning says so;
 * images travel back as files, not base64.
 
 Forge's helper methods on `Api` are called on a bare instance: they read nothing from `self`
@@ -28,6 +29,7 @@ from typing import Any
 from ..api_payload import restore_images
 from ..files import FileStore
 from ..models import Task
+from . import sample_saving
 from .outcome import ReplayOutcome
 
 log = logging.getLogger("task_scheduler")
@@ -109,9 +111,10 @@ def _run(tab: str, payload: dict[str, Any]) -> ReplayOutcome:
     if requested and requested != sampler and not requested.startswith(sampler + " "):
         # sdapi swaps an unknown name (an alias, say) for the default sampler without a word
         warnings.append(f"Forge does not know sampler {requested!r}; it used {sampler!r}.")
-    if not opts.samples_save:
+    if not opts.samples_save and not sample_saving.forcing():
         warnings.append(
-            "Forge's 'Always save all generated images' is off: the results were not saved."
+            "Forge's 'Always save all generated images' and the queue's 'Always save images "
+            "of queued tasks' are off: the results were not saved."
         )
     processing_class = (
         processing.StableDiffusionProcessingImg2Img

@@ -28,6 +28,11 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "notify_sound": (False, "Play a sound with that notification"),
     "callback_url": ("", "Default callback URL for API tasks that give none"),
     "confirm_delete": (True, "Ask before deleting or clearing tasks"),
+    "always_save_images": (
+        True,
+        "Always save images of queued tasks (even with Forge's "
+        '"Always save all generated images" off; Generate clicks are not affected)',
+    ),
     "data_dir": (
         "",
         "Data folder for the task database and stored input images "
@@ -96,6 +101,7 @@ def settings_from_options(option: Callable[[str, Any], Any], data_folder: str) -
         notify_sound=bool(values["notify_sound"]),
         callback_url=str(values["callback_url"] or ""),
         confirm_delete=bool(values["confirm_delete"]),
+        always_save_images=bool(values["always_save_images"]),
         data_dir=data_folder,
         # Forge's own option (not ours): callbacks honour it as sdapi's image URLs do.
         forbid_local_requests=bool(option("api_forbid_local_requests", True)),

@@ -91,6 +91,7 @@ def test_settings_page_has_the_task_scheduler_section_and_the_data_folder_is_use
         "notify_sound",
         "callback_url",
         "confirm_delete",
+        "always_save_images",
         "data_dir",
     ):
         expect(page.locator(f"#setting_task_scheduler_{field}")).to_have_count(1)
