@@ -3,8 +3,9 @@ already holds the most pending tasks the settings allow.
 
 A body is refused from its Content-Length header before any of it is read, and a body sent
 without one (chunked) is counted while it streams in and refused as soon as it passes the
-limit, so memory never holds more than the limit. Limits are read for each request (the
-settings can change while Forge runs).
+limit, so memory never holds more than the limit; a JSON body is then measured before it is
+parsed (api_json.py), so its objects cannot take many times its size either. Limits are read
+for each request (the settings can change while Forge runs).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive
 
+from .api_json import json_bounded
 from .api_schemas import ErrorOut
 
 LIMIT_RESPONSES = {
@@ -58,9 +60,10 @@ def too_large_message(limit: int) -> str:
 
 
 def body_limited(route_class: type[APIRoute], max_bytes: Callable[[], int]) -> type[APIRoute]:
-    """`route_class` whose routes refuse bodies over `max_bytes()` with 413."""
+    """`route_class` whose routes refuse bodies over `max_bytes()` with 413, and JSON bodies
+    with too many values (413) or too deep (422) before parsing them (api_json.py)."""
 
-    class BodyLimitedRoute(route_class):  # type: ignore[misc, valid-type]
+    class BodyLimitedRoute(json_bounded(route_class)):  # type: ignore[misc]
         def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
             handler = super().get_route_handler()
 

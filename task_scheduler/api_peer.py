@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException
 from .api_limits import QueueFullError, check_room
 from .api_peer_schemas import PeerImportOut, PeerImportRequest, PeerSourcesOut
 from .api_schemas import ErrorOut
+from .peer_bounds import PeerSourceTooLarge
 from .peer_import import ImportReport, import_source
 from .peer_sources import PeerSource, PeerSourceError
 from .services import Services
@@ -37,6 +38,7 @@ def add_routes(router: APIRouter, services: Services) -> None:
         responses={
             404: {"model": ErrorOut, "description": "No detected source has this id."},
             409: {"model": ErrorOut, "description": "The source can no longer be read."},
+            413: {"model": ErrorOut, "description": "Too many or too large tasks at once."},
             429: {"model": ErrorOut, "description": "Too many pending tasks (Settings)."},
         },
         summary="Import another queue extension's tasks",
@@ -51,6 +53,8 @@ def add_routes(router: APIRouter, services: Services) -> None:
             raise HTTPException(404, f"no detected source has the id {body.source!r}")
         try:
             report = import_detected(services, source, body.include_history)
+        except PeerSourceTooLarge as error:
+            raise HTTPException(413, str(error)) from None
         except PeerSourceError as error:
             raise HTTPException(409, str(error)) from None
         except QueueFullError as error:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import pickle
 import sqlite3
 import zlib
@@ -25,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .models import TaskStatus
+from .peer_bounds import capped, check_size, loads_cell
 from .peer_tasks import PeerTask, RowSkipped, only_sdapi_fields, png_base64
 
 _STATUSES = {
@@ -35,6 +35,7 @@ _STATUSES = {
     "running": TaskStatus.FAILED,
 }
 _OPTIONAL = ("result", "name", "bookmarked", "updated_at")
+_TEXT_COLUMNS = ("result", "name")  # read at most peer_bounds.MAX_CELL_CHARS of each
 # zlib(pickle([])) in every protocol: an empty script-args list is known without unpickling.
 _EMPTY_BLOBS = frozenset(pickle.dumps([], protocol=p) for p in range(pickle.HIGHEST_PROTOCOL + 1))
 # UI input name -> sdapi field name, where they differ.
@@ -55,21 +56,25 @@ LABEL = "Agent Scheduler"
 def read_rows(conn: sqlite3.Connection, include_history: bool) -> list[tuple[str, PeerTask | str]]:
     """(source id, mapped task or the reason it cannot be imported), pending first in run order."""
     present = {row[1] for row in conn.execute("PRAGMA table_info(task)")}
-    optional = ", ".join(c if c in present else f"NULL AS {c}" for c in _OPTIONAL)
+    optional = ", ".join(
+        (capped(c) if c in _TEXT_COLUMNS else c) if c in present else f"NULL AS {c}"
+        for c in _OPTIONAL
+    )
+    texts = ["params", *(c for c in _TEXT_COLUMNS if c in present)]
+    check_size(conn, "task", "1" if include_history else "status = 'pending'", [], texts, LABEL)
     # The pickled blob itself is fetched only when short enough to be an empty list.
     select = (
-        "SELECT id, type, params, priority, status, created_at, length(script_params), "
-        "CASE WHEN length(script_params) <= 64 THEN script_params END, "
+        f"SELECT id, type, {capped('params')}, priority, status, created_at, "
+        "length(script_params), CASE WHEN length(script_params) <= 64 THEN script_params END, "
         f"{optional} FROM task"
     )
-    rows = conn.execute(f"{select} WHERE status = 'pending' ORDER BY priority ASC").fetchall()
+    queries = [f"{select} WHERE status = 'pending' ORDER BY priority ASC"]
     if include_history:
         order = "updated_at" if "updated_at" in present else "created_at"
-        rows += conn.execute(
-            f"{select} WHERE status != 'pending' ORDER BY {order} ASC, priority ASC"
-        ).fetchall()
+        queries.append(f"{select} WHERE status != 'pending' ORDER BY {order} ASC, priority ASC")
     out: list[tuple[str, PeerTask | str]] = []
-    for row in rows:
+    # row by row (no fetchall): only the mapped tasks stay in memory
+    for row in (row for query in queries for row in conn.execute(query)):
         try:
             out.append((str(row[0]), _peer_task(row)))
         except RowSkipped as reason:
@@ -85,10 +90,9 @@ def _peer_task(row: tuple[Any, ...]) -> PeerTask:
     status = _STATUSES.get(status_text)
     if status is None:
         raise RowSkipped(f"status {status_text!r} is not one this import knows")
-    try:
-        params = json.loads(params_text)
-    except (TypeError, ValueError):
-        raise RowSkipped("params: not valid JSON") from None
+    if not isinstance(params_text, str | bytes):
+        raise RowSkipped("params: not valid JSON")
+    params = loads_cell(params_text, "params")
     args = params.get("args") if isinstance(params, dict) else None
     if not isinstance(args, dict):
         raise RowSkipped("params: no 'args' object")
@@ -231,8 +235,8 @@ def _results(peer: PeerTask, status_text: str, result: Any) -> None:
     if result in (None, ""):
         return
     try:
-        data = json.loads(result)
-    except (TypeError, ValueError):
+        data = loads_cell(result, "result") if isinstance(result, str | bytes) else None
+    except RowSkipped:
         data = None
     if isinstance(data, dict):
         images = data.get("images")

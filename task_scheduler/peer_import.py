@@ -40,6 +40,7 @@ from .services import Catalog
 log = logging.getLogger("task_scheduler")
 
 IMPORTED, SKIPPED, ALREADY = "imported", "skipped", "already imported"
+DUPLICATE_ID = "another row of the other queue has the same id (the first one is imported)"
 
 
 @dataclass
@@ -113,13 +114,15 @@ def import_source(
     then fails the task when it runs instead of being dropped here. `check_room` is called
     with the number of pending tasks about to be added, before anything is stored (it raises to
     refuse, e.g. api_limits.QueueFullError). Raises PeerSourceError when the file cannot be
-    read or is no longer a known queue database.
+    read or is no longer a known queue database, peer_bounds.PeerSourceTooLarge (a
+    PeerSourceError) when its rows to import are too many or too large to read at once.
     """
     rows = read_source(source, catalog, include_history)
     seen = queue.imported_keys(source.kind + ":")
     report = ImportReport(source, include_history, dry_run=dry_run)
     entries: list[tuple[str, Task]] = []
     images: list[ExtractedImages] = []
+    keys: set[str] = set()
     for source_id, mapped in rows:
         key = f"{source.kind}:{source_id}"
         if key in seen:
@@ -128,6 +131,9 @@ def import_source(
             continue
         label = "" if isinstance(mapped, str) else _label(mapped.name, mapped.payload)
         try:
+            if key in keys:  # a database without a unique id column: the first row wins
+                raise RowSkipped(DUPLICATE_ID)
+            keys.add(key)
             if isinstance(mapped, str):
                 raise RowSkipped(mapped)
             task, extracted = build_task(mapped, catalog)

@@ -13,13 +13,13 @@ running, completed, failed, cancelled, stopped (interrupted), paused (resumable)
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from datetime import datetime
 from typing import Any
 
 from .models import TaskStatus
+from .peer_bounds import capped, check_size, loads_cell
 from .peer_tasks import PeerTask, RowSkipped, carry_scripts, only_sdapi_fields, read_image_file
 from .services import Catalog
 
@@ -43,6 +43,8 @@ _COLUMNS = (
     "id task_type status priority created_at started_at completed_at params checkpoint "
     "script_args result_images result_info error name completed_iterations original_n_iter"
 ).split()
+# Columns holding JSON or free text: read at most peer_bounds.MAX_CELL_CHARS of each.
+_TEXT_COLUMNS = ("params", "script_args", "result_images", "result_info", "error", "name")
 RUNNING_ERROR = "It was running in {label} when its queue was imported; it did not finish."
 
 
@@ -51,22 +53,24 @@ def read_rows(
 ) -> list[tuple[str, PeerTask | str]]:
     """(source id, mapped task or the reason it cannot be imported), pending first in run order."""
     present = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
-    select = ", ".join(c if c in present else f"NULL AS {c}" for c in _COLUMNS)
+    select = ", ".join(_select(c) if c in present else f"NULL AS {c}" for c in _COLUMNS)
     marks = ", ".join("?" for _ in _WAITING)
-    rows = conn.execute(
+    texts = [c for c in _TEXT_COLUMNS if c in present]
+    where = "1" if include_history else f"status IN ({marks})"
+    check_size(conn, "tasks", where, [] if include_history else _WAITING, texts, db_path)
+    queries = [
         f"SELECT {select} FROM tasks WHERE status IN ({marks}) "
-        "ORDER BY priority ASC, created_at ASC",
-        _WAITING,
-    ).fetchall()
+        "ORDER BY priority ASC, created_at ASC"
+    ]
     if include_history:
-        rows += conn.execute(
+        queries.append(
             f"SELECT {select} FROM tasks WHERE status NOT IN ({marks}) "
-            "ORDER BY completed_at ASC, created_at ASC",
-            _WAITING,
-        ).fetchall()
+            "ORDER BY completed_at ASC, created_at ASC"
+        )
     images_dir = os.path.join(os.path.dirname(os.path.abspath(db_path)), "temp_images")
     out: list[tuple[str, PeerTask | str]] = []
-    for values in rows:
+    # row by row (no fetchall): only the mapped tasks stay in memory
+    for values in (row for query in queries for row in conn.execute(query, _WAITING)):
         row = dict(zip(_COLUMNS, values, strict=True))
         source_id = str(row["id"])
         try:
@@ -192,10 +196,14 @@ def _scripts_by_title(raw: Any, labeled: Any, warnings: list[str]) -> dict[str, 
 def _json(text: Any, column: str) -> Any:
     if text is None or text == "":
         return None
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        raise RowSkipped(f"{column}: not valid JSON") from None
+    if not isinstance(text, str | bytes):
+        raise RowSkipped(f"{column}: not valid JSON")
+    return loads_cell(text, column)
+
+
+def _select(column: str) -> str:
+    """A column as selected: text columns cut past the cell limit (peer_bounds.py)."""
+    return capped(column) if column in _TEXT_COLUMNS else column
 
 
 def _time(value: Any) -> float | None:
