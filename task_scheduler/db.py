@@ -12,10 +12,12 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .affinity import setup_key
 from .models import SchemaVersionError, Task, TaskStatus
 from .params import search_text
 
@@ -80,19 +82,51 @@ CREATE TABLE callback_outbox (
 CREATE INDEX callback_outbox_due ON callback_outbox(next_attempt_at);
 """
 
+# Scheduling (issue 11): tasks for later, checkpoint affinity, groups of tasks.
+# run_after: "not before" (unix time; NULL = at once), kept for display; held: 1 while run_after
+# lies ahead (the claim releases due ones through tasks_held, then reads tasks_ready only).
+# setup: what loading the task's model needs (affinity.setup_key; '' = whatever is loaded).
+# placed_by_hand: moved / dragged / given a priority by the user (affinity leaves it in place).
+# passed_over / passed_over_since: how often and since when affinity let later tasks go first.
+# group_id: tasks queued together on several checkpoints (NULL: no group).
+SCHEMA_V3 = """
+ALTER TABLE tasks ADD COLUMN run_after REAL;
+ALTER TABLE tasks ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN setup TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN placed_by_hand INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN passed_over INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN passed_over_since REAL;
+ALTER TABLE tasks ADD COLUMN group_id TEXT;
+CREATE INDEX tasks_ready ON tasks(priority, position) WHERE status = 'pending' AND held = 0;
+CREATE INDEX tasks_held ON tasks(run_after) WHERE status = 'pending' AND held = 1;
+CREATE INDEX tasks_group ON tasks(group_id) WHERE group_id IS NOT NULL
+"""
+
+
+def _migrate_v3(conn: sqlite3.Connection) -> None:
+    _run_script(conn, SCHEMA_V3)
+    rows = conn.execute("SELECT id, checkpoint, params FROM tasks WHERE status = 'pending'")
+    conn.executemany(
+        "UPDATE tasks SET setup = ? WHERE id = ?",
+        [(setup_key(ckpt, _decode_json(params)), task_id) for task_id, ckpt, params in rows],
+    )
+
+
 # MIGRATIONS[i] brings a file from user_version i to i + 1. Append only; never edit a shipped one.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: _run_script(conn, SCHEMA_V1),
     lambda conn: _run_script(conn, SCHEMA_V2),
+    _migrate_v3,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _JSON_COLUMNS = ("params", "script_args", "result_images", "result_seeds", "warnings")
-_BOOL_COLUMNS = ("bookmarked", "cancel_requested")
+_BOOL_COLUMNS = ("bookmarked", "cancel_requested", "placed_by_hand")
 TASK_COLUMNS = (
     "id task_type status priority position name checkpoint params script_args created_at "
     "started_at completed_at result_images result_info result_seeds error warnings retried_from "
-    "bookmarked callback_url callback_status cancel_requested"
+    "bookmarked callback_url callback_status cancel_requested run_after placed_by_hand "
+    "passed_over passed_over_since group_id"
 ).split()
 _SELECT = (
     "SELECT "
@@ -104,6 +138,8 @@ _SELECT = (
 # and sort the whole queue in a temporary B-tree.
 PENDING = "INDEXED BY tasks_pending_order WHERE t.status = 'pending'"
 HISTORY = "INDEXED BY tasks_history WHERE t.status IN ('completed', 'failed', 'cancelled')"
+# Pending tasks the claim may take now (no "not before" ahead), in run order.
+READY = "INDEXED BY tasks_ready WHERE t.status = 'pending' AND t.held = 0"
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -146,6 +182,8 @@ def _encode(column: str, value: Any) -> Any:
 
 class TaskStore:
     """A SQLite file holding tasks. Thread-safe: each thread gets its own connection."""
+
+    clock: Callable[[], float] = staticmethod(time.time)  # the queue sets its own (tests: fake)
 
     def __init__(self, path: str | os.PathLike[str], busy_timeout: float = 30.0):
         self.path = os.fspath(path)
@@ -249,9 +287,14 @@ class TaskStore:
         values = [_encode(c, getattr(task, c)) for c in TASK_COLUMNS]
         placeholders = ", ".join("?" for _ in TASK_COLUMNS)
         conn.execute(
-            f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}, search_text) "
-            f"VALUES ({placeholders}, ?)",
-            [*values, _search_text(task)],
+            f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}, search_text, setup, held) "
+            f"VALUES ({placeholders}, ?, ?, ?)",
+            [
+                *values,
+                _search_text(task),
+                setup_key(task.checkpoint, task.params),
+                self._held(task.run_after),
+            ],
         )
         conn.executemany(
             "INSERT OR IGNORE INTO task_files (task_id, name) VALUES (?, ?)",
@@ -268,15 +311,30 @@ class TaskStore:
         unknown = set(fields) - set(TASK_COLUMNS) - {"claimed_by"}
         if unknown:
             raise ValueError(f"unknown task fields: {', '.join(sorted(unknown))}")
-        assignments = ", ".join(f"{c} = ?" for c in fields)
-        values = [_encode(c, v) for c, v in fields.items()]
+        derived = dict(fields)
+        if "run_after" in fields:
+            derived["held"] = self._held(fields["run_after"])
+        assignments = ", ".join(f"{c} = ?" for c in derived)
+        values = [_encode(c, v) for c, v in derived.items()]
         conn.execute(f"UPDATE tasks SET {assignments} WHERE id = ?", [*values, task_id])
-        if {"name", "params", "script_args"} & set(fields):
+        if {"name", "params", "script_args", "checkpoint"} & set(fields):
             task = self.get(task_id, conn)
             if task is not None:
                 conn.execute(
-                    "UPDATE tasks SET search_text = ? WHERE id = ?", (_search_text(task), task_id)
+                    "UPDATE tasks SET search_text = ?, setup = ? WHERE id = ?",
+                    (_search_text(task), setup_key(task.checkpoint, task.params), task_id),
                 )
+
+    def _held(self, run_after: float | None) -> int:
+        """1 while a task's "not before" lies ahead (the claim then passes it by)."""
+        return int(run_after is not None and run_after > self.clock())
+
+    def release_due(self, conn: sqlite3.Connection, now: float) -> int:
+        """Make tasks whose "not before" has come claimable (through tasks_held)."""
+        return conn.execute(
+            "UPDATE tasks SET held = 0 WHERE status = 'pending' AND held = 1 AND run_after <= ?",
+            (now,),
+        ).rowcount
 
     def delete(self, conn: sqlite3.Connection, task_ids: Iterable[str]) -> list[str]:
         """Delete tasks; return the input file names no remaining task refers to."""

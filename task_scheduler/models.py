@@ -85,6 +85,11 @@ class Task:
     callback_status: str | None = None  # delivery outcome, shown to the user
     cancel_requested: bool = False
     files: list[str] = field(default_factory=list)  # input files the task owns (data folder)
+    run_after: float | None = None  # "not before" (unix time); None: as soon as its turn comes
+    placed_by_hand: bool = False  # moved or given a priority by the user: affinity keeps it
+    passed_over: int = 0  # claims that took a later task first (checkpoint affinity)
+    passed_over_since: float | None = None  # when that first happened
+    group_id: str | None = None  # tasks queued together (e.g. on several checkpoints)
 
     @property
     def is_finished(self) -> bool:
