@@ -25,6 +25,9 @@ class Settings:
     notify_when_empty: bool = False
     notify_sound: bool = False
     callback_url: str = ""  # default for tasks that give none
+    # Hosts callbacks may reach, "name" or "name:port", comma-separated; "" = any (see
+    # callback_hosts.py). Checked when a task is queued and again before each delivery.
+    callback_hosts: str = ""
     confirm_delete: bool = True
     # Queued tasks save their images even with Forge's samples_save off (forge/sample_saving.py)
     always_save_images: bool = True

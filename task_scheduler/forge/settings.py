@@ -27,6 +27,11 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "notify_when_empty": (False, "Notify when the queue becomes empty"),
     "notify_sound": (False, "Play a sound with that notification"),
     "callback_url": ("", "Default callback URL for API tasks that give none"),
+    "callback_hosts": (
+        "",
+        "Callback URLs may only reach these hosts (comma-separated names or name:port; "
+        "empty: any host)",
+    ),
     "confirm_delete": (True, "Ask before deleting or clearing tasks"),
     "always_save_images": (
         True,
@@ -66,6 +71,7 @@ def register_options() -> None:
     components: dict[str, tuple[Any, dict[str, Any]]] = {
         "history_days": (gr.Number, {"precision": 0, "minimum": 0}),
         "callback_url": (gr.Textbox, {"placeholder": "https://example.com/hook"}),
+        "callback_hosts": (gr.Textbox, {"placeholder": "hooks.example.com, 192.168.1.20:9000"}),
         "data_dir": (gr.Textbox, {"placeholder": default_data_dir()}),
         **{
             name: (gr.Number, {"precision": 0, "minimum": low})
@@ -100,6 +106,7 @@ def settings_from_options(option: Callable[[str, Any], Any], data_folder: str) -
         notify_when_empty=bool(values["notify_when_empty"]),
         notify_sound=bool(values["notify_sound"]),
         callback_url=str(values["callback_url"] or ""),
+        callback_hosts=str(values["callback_hosts"] or ""),
         confirm_delete=bool(values["confirm_delete"]),
         always_save_images=bool(values["always_save_images"]),
         data_dir=data_folder,
