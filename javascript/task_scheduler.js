@@ -103,7 +103,6 @@
             try {
                 const reply = await TS.api.poll({seen: force ? null : this.state.seen, view: this.state.view, force});
                 this.apply(reply);
-                this.mount.classList.remove("ts-offline");
             } catch (error) {
                 this.mount.classList.add("ts-offline");
                 this.status.offline(String(error.message || error));
@@ -125,6 +124,13 @@
         }
 
         apply(reply) {
+            // The task store cannot be used (damaged, read-only, locked, disk full): say why
+            // where the status goes, every poll, until it can be used again.
+            this.mount.classList.toggle("ts-offline", Boolean(reply.unavailable));
+            if (reply.unavailable) {
+                TS.dom.setText(this.status.state, reply.unavailable);
+                return;
+            }
             if (reply.error) this.toast(reply.error, "error");
             const previous = this.state.status;
             if (reply.status) {

@@ -30,6 +30,7 @@ from fastapi.routing import APIRoute
 
 from . import api_peer, api_tasks, portable, views
 from .api_auth import RestAccess, basic_auth
+from .api_faults import FAULT_RESPONSES, fault_answering
 from .api_limits import LIMIT_RESPONSES, QueueFullError, body_limited
 from .api_payload import FieldError
 from .api_schemas import (
@@ -126,6 +127,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     dependencies = [Depends(basic_auth(credentials))] if credentials is not None else []
     dependencies.append(Depends(require_same_origin_json))
     responses: dict[int | str, dict[str, Any]] = {**LIMIT_RESPONSES, **CROSS_SITE_RESPONSES}
+    responses |= FAULT_RESPONSES  # 503 / 507: the store is unavailable (api_faults.py)
     if credentials is not None:
         responses[401] = {"model": ErrorOut, "description": "Missing or wrong credentials."}
     router = APIRouter(
@@ -133,7 +135,10 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         tags=[TAG],
         dependencies=dependencies,
         responses=responses,
-        route_class=body_limited(_ValidationSafeRoute, lambda: services.settings().max_body_bytes),
+        route_class=body_limited(
+            fault_answering(_ValidationSafeRoute, lambda: services.queue.store.path),
+            lambda: services.settings().max_body_bytes,
+        ),
     )
     queue = services.queue
 

@@ -58,18 +58,23 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
     check_room(services.queue.counts()["pending"], 1, settings.max_pending)
     limits = ImageLimits(max_pixels=settings.max_image_pixels, max_images=settings.max_images)
     extracted = extract_images(task_type, payload, limits)
-    extracted.save(services.files)
-    params = {"source": "api", "payload": extracted.payload, "base_url": base_url}
-    return services.queue.add_task(
-        task_type,
-        services.record_resources(params, None),
-        name=extras.name,
-        priority=extras.priority,
-        checkpoint=checkpoint,
-        callback_url=callback_url,
-        files=extracted.names,
-        file_contents={name: data for name, (data, _ext) in extracted.files.items()},
-    )
+    services.queue.check_free_space({n: data for n, (data, _ext) in extracted.files.items()})
+    try:  # a failure (a full disk, say) leaves neither a row nor the files written for it
+        extracted.save(services.files)
+        params = {"source": "api", "payload": extracted.payload, "base_url": base_url}
+        return services.queue.add_task(
+            task_type,
+            services.record_resources(params, None),
+            name=extras.name,
+            priority=extras.priority,
+            checkpoint=checkpoint,
+            callback_url=callback_url,
+            files=extracted.names,
+            file_contents={name: data for name, (data, _ext) in extracted.files.items()},
+        )
+    except BaseException:
+        services.queue.discard_unused_files(extracted.names)
+        raise
 
 
 def edit(services: Services, task_id: str, edits: dict[str, Any]) -> Task:

@@ -39,6 +39,7 @@ from .models import Task
 from .queue_manager import QueueManager
 from .queue_outbox import OwedCallback
 from .services import Settings
+from .store_faults import fault_of
 from .views import image_url
 
 log = logging.getLogger("task_scheduler")
@@ -238,9 +239,13 @@ class CallbackSender:
                         self._wake.wait(None if due is None else max(0.0, due - time.time()))
                         continue
                     self._attempt(client, owed)
-                except Exception:  # e.g. the store locked beyond its timeout: try again later
-                    log.exception("callback sender error; retrying shortly")
-                    self._closing.wait(max(self.backoff, 0.1))
+                except Exception as error:  # e.g. the store locked beyond its timeout
+                    fault = fault_of(error, self.queue.store.path)
+                    if fault is None:
+                        log.exception("callback sender error; retrying shortly")
+                    else:  # owed callbacks stay in the outbox meanwhile
+                        log.warning("callbacks wait for the store: %s", fault)
+                    self._closing.wait(max(self.backoff, 0.1) if fault is None else 5.0)
 
     def _attempt(self, client: httpx.Client, owed: OwedCallback) -> None:
         """One POST; settle the callback (delivered, refused, given up) or schedule the next."""

@@ -20,6 +20,7 @@ from typing import Any
 from .affinity import setup_key
 from .models import SchemaVersionError, Task, TaskStatus
 from .params import search_text
+from .store_faults import GuardedOpen
 
 log = logging.getLogger("task_scheduler")
 
@@ -180,7 +181,7 @@ def _encode(column: str, value: Any) -> Any:
     return value
 
 
-class TaskStore:
+class TaskStore(GuardedOpen):
     """A SQLite file holding tasks. Thread-safe: each thread gets its own connection."""
 
     clock: Callable[[], float] = staticmethod(time.time)  # the queue sets its own (tests: fake)
@@ -194,9 +195,7 @@ class TaskStore:
         # request threads come and go, and every connection holds three file descriptors.
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._pid = os.getpid()
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        self.migrate()
+        self._open()  # checks the file first; a fault leaves the store unavailable (`fault`)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -204,10 +203,14 @@ class TaskStore:
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
-        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")  # an acknowledged enqueue survives power loss
-        conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")  # an acknowledged enqueue survives power loss
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:  # e.g. a read-only folder: no -shm file (store_faults.py)
+            conn.close()
+            raise
         return conn
 
     @property
@@ -215,8 +218,11 @@ class TaskStore:
         """This thread's connection (a forked child never reuses its parent's).
 
         Opening one closes those of threads that have ended, so a process holds at most one
-        connection per live thread however many threads come and go.
+        connection per live thread however many threads come and go. Raises the store's
+        StoreFault while it is unavailable (store_faults.GuardedOpen).
         """
+        if self.fault is not None:
+            self._raise_unless_reopened()
         if os.getpid() != self._pid:
             self._local = threading.local()
             self._connections = {}
@@ -263,6 +269,8 @@ class TaskStore:
         """
         migrations = MIGRATIONS if migrations is None else migrations
         target = len(migrations)
+        if self.schema_version() == target:  # no write lock: another program may hold it
+            return target
         while True:
             with self.transaction() as conn:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]

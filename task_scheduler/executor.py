@@ -10,11 +10,13 @@ from dataclasses import dataclass, replace
 from .host import CancelToken, Host, Progress, RunResult
 from .models import Task, TaskStateError, TaskStatus
 from .queue_manager import QueueManager
+from .store_faults import StoreFault, fault_of
 
 log = logging.getLogger("task_scheduler")
 
 _WAKE_EVENTS = frozenset({"added", "updated", "worker", "deleted"})
 _ERROR_BACKOFF_SECONDS = 1.0
+RECORD_RETRY_SECONDS = 5.0  # a task's outcome the store could not take is written again
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class TaskExecutor:
         self.session_done = 0  # tasks finished since the last start()
         self.tasks_finished = 0  # tasks finished by this worker, ever
         self._listening = False
+        # Set while a finished task's outcome waits for the store (see _finish); shutdown
+        # sets the event to stop waiting.
+        self.recording_fault: StoreFault | None = None
+        self._wait_to_record = threading.Event()
         with self._lock:
             self._listen(True)
 
@@ -58,6 +64,7 @@ class TaskExecutor:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._shutting_down = False
+            self._wait_to_record.clear()
             self._listen(True)  # relaunched after shutdown(), which stopped listening
             self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
             self._thread.start()
@@ -108,6 +115,7 @@ class TaskExecutor:
         if interrupt and token is not None:
             token.cancel()
         self._wake.set()
+        self._wait_to_record.set()
         if thread is None:
             return True
         thread.join(timeout)
@@ -143,8 +151,12 @@ class TaskExecutor:
                         continue
                     self._execute(task)
                     del task  # keep nothing of a finished task alive between tasks
-                except Exception:
-                    log.exception("task scheduler worker error; retrying shortly")
+                except Exception as error:
+                    fault = fault_of(error, self.queue.store.path)
+                    if fault is None:
+                        log.exception("task scheduler worker error; retrying shortly")
+                    else:  # a full disk, a lock held elsewhere...: the next look may succeed
+                        log.warning("task scheduler worker: %s; retrying shortly", fault)
                     self._wake.wait(_ERROR_BACKOFF_SECONDS)
         finally:
             with self._lock:  # only now: a cancel must reach the task until it ends
@@ -206,14 +218,34 @@ class TaskExecutor:
             status, fields["error"] = TaskStatus.FAILED, error
         else:
             status = TaskStatus.COMPLETED
+        while not self._record(task_id, status, fields):
+            # The store cannot take it now (a full disk, a read-only folder, a lock held by
+            # another program): the outcome is kept and written once it can, so nothing is
+            # lost; a shutdown meanwhile leaves the task to start-up recovery (failed).
+            if self._wait_to_record.wait(RECORD_RETRY_SECONDS) or self._shutting_down:
+                log.error("task %s: shutting down before its outcome could be recorded", task_id)
+                return
+
+    def _record(self, task_id: str, status: TaskStatus, fields: dict) -> bool:
+        """Write the task's outcome; False when a store fault stopped it (try again later)."""
         try:
             self.queue.update_task_status(task_id, status, **fields)
         except TaskStateError:
             log.warning("task %s changed state while running; result not recorded", task_id)
-        except Exception as error:  # e.g. a result the store cannot hold: never stay running
+        except Exception as error:
+            fault = fault_of(error, self.queue.store.path)
+            if fault is not None:
+                self.recording_fault = fault
+                log.warning("task %s: outcome not recorded yet: %s", task_id, fault)
+                return False
+            if status is TaskStatus.FAILED and set(fields) == {"error"}:
+                raise  # even the failure cannot be written: the loop logs it
+            # e.g. a result the store cannot hold: never stay running
             log.exception("task %s: could not record its outcome", task_id)
             reason = f"The result could not be recorded: {type(error).__name__}: {error}"
-            self.queue.update_task_status(task_id, TaskStatus.FAILED, error=reason)
+            return self._record(task_id, TaskStatus.FAILED, {"error": reason})
+        self.recording_fault = None
+        return True
 
     def _cancel_requested(self, task_id: str, token: CancelToken) -> bool:
         """Whether the task's cancel came (token or store); a stored one sets the token."""

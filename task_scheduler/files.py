@@ -33,7 +33,10 @@ class FileStore:
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = os.fspath(root)
-        os.makedirs(self.root, exist_ok=True)
+        try:
+            os.makedirs(self.root, exist_ok=True)
+        except OSError as error:  # a read-only data folder: writes fail later, with a reason
+            log.error("could not create the input folder %s: %s", self.root, error)
 
     @staticmethod
     def name_for(data: bytes, ext: str) -> str:

@@ -104,10 +104,15 @@ def import_document(services: Services, document: ExportDocument, base_url: str)
     ]
     check_room(services.queue.counts()["pending"], len(specs), services.settings().max_pending)
     used = {name: contents[name] for spec in specs for name in spec["files"]}
-    for name, data in used.items():
-        services.files.put(data, name.rsplit(".", 1)[1])
-    # a file a concurrent delete removed meanwhile is written again inside the transaction
-    return services.queue.add_tasks(specs, file_contents=used)
+    services.queue.check_free_space(used)
+    try:
+        for name, data in used.items():
+            services.files.put(data, name.rsplit(".", 1)[1])
+        # a file a concurrent delete removed meanwhile is written again inside the transaction
+        return services.queue.add_tasks(specs, file_contents=used)
+    except BaseException:  # e.g. a full disk: no task stored, and none of its files left
+        services.queue.discard_unused_files(used)
+        raise
 
 
 def _decode_file(name: str, data: str, max_pixels: int) -> bytes:

@@ -28,6 +28,9 @@ class ImportVerbs:
     def _notify(self, event: str, task_id: str) -> None:  # provided by QueueManager
         raise NotImplementedError
 
+    def check_free_space(self, file_contents: Mapping[str, bytes] | None = None) -> None:
+        raise NotImplementedError  # provided by QueueManager
+
     def imported_keys(self, prefix: str) -> dict[str, str]:
         """Source keys starting with `prefix` imported so far -> the task id they became."""
         rows = self.store.conn.execute(
@@ -64,6 +67,7 @@ class ImportVerbs:
             for name in task.files:
                 check_file_name(name)
         added: list[Task] = []
+        self.check_free_space(file_contents)
         with self.store.transaction() as conn:
             for key, task in entries:
                 meta_key = IMPORTED_PREFIX + key

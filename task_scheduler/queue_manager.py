@@ -34,6 +34,7 @@ from .queue_imports import ImportVerbs
 from .queue_outbox import OutboxVerbs
 from .queue_removal import RemovalVerbs
 from .run_order import place_new, target_place
+from .store_faults import KEEP_FREE_BYTES, check_free_space
 from .task_reads import TaskReads
 
 log = logging.getLogger("task_scheduler")
@@ -57,8 +58,9 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
         db_path: str | os.PathLike[str],
         files_dir: str | os.PathLike[str] | None = None,
         recover: bool = True,
+        busy_timeout: float = 30.0,
     ):
-        self.store = TaskStore(db_path)
+        self.store = TaskStore(db_path, busy_timeout=busy_timeout)
         self.files_dir = os.fspath(files_dir) if files_dir is not None else None
         self.files = FileStore(self.files_dir) if self.files_dir is not None else None
         # Identifies this process's claims (see process_liveness): "host:pid:token:start".
@@ -66,7 +68,8 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
         self._version = 0
-        if recover:
+        self.keep_free_bytes = KEEP_FREE_BYTES  # see check_free_space
+        if recover and self.store.fault is None:  # an unavailable store says why on use
             self.recover_interrupted()
             self._collect_unused_files()
 
@@ -122,6 +125,7 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
         concurrent delete removed is written again from `file_contents` (ValueError without).
         """
         task = self._new_task(task_type, params, fields)
+        self.check_free_space(file_contents)
         with self.store.transaction() as conn:
             self._require_files(task.files, file_contents)
             place_new(self.store, conn, task, front)
@@ -137,6 +141,7 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
         for spec in specs:
             spec = dict(spec)
             tasks.append(self._new_task(spec.pop("task_type"), spec.pop("params"), spec))
+        self.check_free_space(file_contents)
         with self.store.transaction() as conn:
             for task in tasks:
                 self._require_files(task.files, file_contents)
@@ -145,6 +150,12 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
         for task in tasks:
             self._notify("added", task.id)
         return tasks
+
+    def check_free_space(self, file_contents: Mapping[str, bytes] | None = None) -> None:
+        """StoreFault (disk full, 507) unless a new task and these files leave `keep_free_bytes`
+        free: the tasks already queued keep room to run and record their results."""
+        incoming = sum(len(data) for data in (file_contents or {}).values())
+        check_free_space(self.store.path, incoming, self.keep_free_bytes)
 
     def _new_task(self, task_type: str, params: dict[str, Any], fields: dict[str, Any]) -> Task:
         if task_type not in TASK_TYPES:
@@ -244,6 +255,7 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
 
     def retry_task(self, task_id: str) -> Task:
         """A new pending task copied from a finished one; the original stays in history."""
+        self.check_free_space()
         with self.store.transaction() as conn:
             task = self._retry(conn, task_id)
         self._notify("added", task.id)
@@ -254,6 +266,7 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
 
         One transaction: two concurrent calls never retry the same failed task twice.
         """
+        self.check_free_space()
         with self.store.transaction() as conn:
             ids = self.store.ids_where(
                 conn,

@@ -98,6 +98,16 @@ class RemovalVerbs:
             log.info("removed %d input files no task uses", len(removed))
         return removed
 
+    def discard_unused_files(self, names: Iterable[str]) -> None:
+        """After a failed enqueue or import: remove those of its input files that no task
+        lists, under the write lock as a delete does (an enqueue of the same image in flight
+        writes it again). Best effort: when the store cannot be locked (the failure itself
+        may be why), the files stay until the start-up collection."""
+        try:
+            self._remove_unused_files(sorted(set(names)))
+        except Exception as error:
+            log.warning("input files of a failed enqueue stay until the next start: %s", error)
+
     def _require_files(self, names: list[str], contents: Mapping[str, bytes] | None) -> None:
         """Inside the enqueue's write transaction: no delete can remove a file meanwhile."""
         if names and self.files is not None:

@@ -19,6 +19,7 @@ from ..executor import TaskExecutor
 from ..files import FileStore
 from ..queue_manager import QueueManager
 from ..services import Services
+from ..store_faults import StoreFault
 from . import conflicts as forge_conflicts
 from . import resource_lists
 from . import settings as forge_settings
@@ -132,7 +133,7 @@ def launch_after(previous: TaskExecutor | None, executor: TaskExecutor, start: b
             previous.shutdown(timeout=None)
         executor.launch()
         if start:
-            executor.start()
+            _start_queue(executor)
 
     if previous is None or not previous.is_alive:
         launch()
@@ -168,7 +169,15 @@ def _app_started(extension: Extension, demo: Any, app: Any) -> None:
         api.install(app, extension.services, _rest_access())
     if extension.start_when_app_starts:
         extension.start_when_app_starts = False
-        extension.services.executor.start()
+        _start_queue(extension.services.executor)
+
+
+def _start_queue(executor: TaskExecutor) -> None:
+    """Start the queue at launch, unless the store cannot be used (the tab and API say why)."""
+    try:
+        executor.start()
+    except StoreFault as fault:
+        log.error("task_scheduler: the queue was not started: %s", fault)
 
 
 def _rest_access() -> RestAccess:
@@ -218,7 +227,10 @@ def _resolve_image(path: str) -> str:
 
 def _apply_retention() -> None:
     if _process.queue is not None:
-        apply_retention(_process.queue, forge_settings.read_settings().history_days)
+        try:
+            apply_retention(_process.queue, forge_settings.read_settings().history_days)
+        except StoreFault as fault:  # tried again after the next task
+            log.warning("task_scheduler: history retention skipped: %s", fault)
 
 
 def apply_retention(queue: QueueManager, days: int) -> int:

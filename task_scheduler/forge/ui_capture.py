@@ -8,6 +8,7 @@ from typing import Any
 
 from ..files import FileStore, StagedFiles
 from ..queue_manager import QueueManager
+from ..store_faults import fault_of
 from . import resource_lists, top_bar
 from .capture import capture
 from .layout import current_layout, fixed_input_names, runner
@@ -20,27 +21,36 @@ def enqueue_from_ui(
     """Queue a task from the values of one Generate click; return the confirmation text.
 
     Raises ValueError (e.g. UnstorableValueError naming the script and field) when the values
-    cannot be stored; nothing is stored then.
+    cannot be stored, RuntimeError with the store fault's message (a full disk, a read-only
+    data folder, a locked or damaged database: store_faults.py); nothing is stored then, and
+    no input file written for it is left behind.
     """
     layout = current_layout(runner(tab))
     state = top_bar.user_view()
     staged = StagedFiles(files)  # the bytes, should a concurrent delete remove a file
-    captured = capture(
-        tab,
-        fixed_input_names(tab),
-        values,
-        layout,
-        Encoder(staged, is_upload=is_temp_upload),
-        top_bar=top_bar.for_task(state),
-        checkpoint=str(state.get(top_bar.CHECKPOINT) or ""),
-        user=user,
-    )
-    task = queue.add_task(
-        captured.task_type,
-        resource_lists.record(captured.params, captured.script_args),
-        file_contents=staged.contents,
-        **captured.add_kwargs(),
-    )
+    try:
+        captured = capture(
+            tab,
+            fixed_input_names(tab),
+            values,
+            layout,
+            Encoder(staged, is_upload=is_temp_upload),
+            top_bar=top_bar.for_task(state),
+            checkpoint=str(state.get(top_bar.CHECKPOINT) or ""),
+            user=user,
+        )
+        task = queue.add_task(
+            captured.task_type,
+            resource_lists.record(captured.params, captured.script_args),
+            file_contents=staged.contents,
+            **captured.add_kwargs(),
+        )
+    except BaseException as error:
+        queue.discard_unused_files(staged.contents)
+        fault = fault_of(error, queue.store.path) if isinstance(error, Exception) else None
+        if fault is not None:
+            raise RuntimeError(str(fault)) from error
+        raise
     position = queue.position(task.id)
     where = f"position {position}" if position else "the queue"
     return f"Queued ({tab}) at {where} in the Task Queue."

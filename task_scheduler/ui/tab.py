@@ -15,6 +15,7 @@ import gradio as gr
 
 from .. import same_origin
 from ..services import Services
+from ..store_faults import fault_of
 from . import commands
 
 log = logging.getLogger("task_scheduler")
@@ -42,12 +43,12 @@ def create_tab(services: Services) -> gr.Blocks:
     def poll(text: str, request: gr.Request) -> str:
         if refused := _cross_site(request):
             return refused
-        return _guard(lambda: commands.poll(services, text))
+        return _guard(lambda: commands.poll(services, text), services, polling=True)
 
     def act(text: str, request: gr.Request) -> str:
         if refused := _cross_site(request):
             return refused
-        return _guard(lambda: commands.act(services, text))
+        return _guard(lambda: commands.act(services, text), services)
 
     def open_task(text: str, request: gr.Request):
         if refused := _cross_site(request):
@@ -55,8 +56,7 @@ def create_tab(services: Services) -> gr.Blocks:
         try:
             return commands.open_task(services, text)
         except Exception as error:
-            log.exception("task_scheduler tab could not open a task")
-            return _error_reply(error), []
+            return _error_reply(error, services), []
 
     with gr.Blocks(analytics_enabled=False) as tab:
         gr.HTML(_MOUNT_HTML)
@@ -100,14 +100,22 @@ def _cross_site(request: gr.Request | None) -> str | None:
     return json.dumps({"ok": False, "error": f"Refused: {refused[1]}."})
 
 
-def _guard(call) -> str:
+def _guard(call, services: Services, polling: bool = False) -> str:
     try:
         return call()
     except Exception as error:
-        log.exception("task_scheduler tab call failed")
-        return _error_reply(error)
+        fault = fault_of(error, services.queue.store.path)
+        if fault is not None and polling:  # shown in place of the status, not as a toast
+            return json.dumps({"status": None, "list": None, "unavailable": str(fault)})
+        return _error_reply(error, services)
 
 
-def _error_reply(error: Exception) -> str:
+def _error_reply(error: Exception, services: Services) -> str:
+    """The message the tab shows: a store fault's own (what, where, nothing stored)."""
+    fault = fault_of(error, services.queue.store.path)
+    if fault is not None:
+        log.warning("task_scheduler tab: %s", fault)
+        return json.dumps({"ok": False, "error": str(fault)})
+    log.error("task_scheduler tab call failed", exc_info=error)
     message = str(error) if isinstance(error, ValueError) else "Internal error (see Forge's log)."
     return json.dumps({"ok": False, "error": message})
