@@ -1,0 +1,305 @@
+"""Memory and time over a long run in a real Forge: many tiny queued tasks in one Forge process.
+
+Run from the repository root (it starts a Forge: on a shared machine, inside the slot wrapper):
+
+    FORGE_DIR=../forge .venv/bin/python bench/long_run_forge.py [--tasks 200] [--steps 2]
+
+What it does: launches the test Forge (tests/forge_env/launch_forge.sh, checkpoint randA, its
+own temporary settings, data and output folders) with the test-only probe
+tests/forge_env/gc_probe.py enabled, queues `--warmup` tiny txt2img tasks (64x64) through the
+REST API, starts the queue, waits until they are done, measures, queues the rest, waits, and
+measures again. Measures are taken with the worker idle:
+
+* resident memory (VmRSS of the Forge process, /proc) after the warm-up and at the end
+  (target: grows by less than 50 MB);
+* the mean run time of the last 50 tasks against tasks 21-70 (target: within 10 %), from the
+  tasks' own started/completed times, and Forge's CPU seconds over the same spans;
+* live objects after a full gc inside Forge: StableDiffusionProcessing*, Processed, PIL images,
+  tracebacks, the extension's Task / RunResult / ReplayOutcome (target: no processing objects
+  and no more images than after the warm-up).
+
+It prints the figures and exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import closing
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.integration.forge_process import (  # noqa: E402
+    DEFAULT_FORGE_DIR,
+    ForgeProcess,
+    install_extension,
+)
+
+PROBE = REPO / "tests" / "forge_env" / "gc_probe.py"
+PROBE_ENV = "TASK_SCHEDULER_GC_PROBE"
+RSS_TARGET_MB = 50.0
+TIME_TARGET = 0.10
+
+
+def body(index: int, steps: int) -> dict:
+    return {
+        "prompt": f"long run task {index}, a small red house",
+        "negative_prompt": "blurry",
+        "steps": steps,
+        "sampler_name": "Euler",
+        "scheduler": "Automatic",
+        "cfg_scale": 7,
+        "width": 64,
+        "height": 64,
+        "seed": 1000 + index,
+        "save_images": False,  # as most clients send it; queued tasks save anyway
+        "name": f"long-run-{index:03d}",
+    }
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def install_probe(forge: Path) -> None:
+    target = forge / "extensions" / "test-gc-probe" / "scripts" / "gc_probe.py"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_bytes() != PROBE.read_bytes():
+        shutil.copyfile(PROBE, target)
+
+
+class Run:
+    def __init__(self, forge: ForgeProcess, steps: int):
+        self.forge = forge
+        self.steps = steps
+        self.pid = forge.proc.pid
+        self.queued = 0
+        self.cpu_at: dict[int, float] = {}  # finished count -> Forge CPU seconds
+        self.rss_at: dict[int, float] = {}
+
+    def enqueue(self, count: int) -> None:
+        for _ in range(count):
+            self.queued += 1
+            reply = self.forge.api(
+                "POST", "/task-scheduler/queue/txt2img", json=body(self.queued, self.steps)
+            )
+            if reply.status_code != 201:
+                raise RuntimeError(f"enqueue {self.queued}: {reply.status_code} {reply.text}")
+
+    def finished(self) -> int:
+        """Finished tasks, read from the database file (polling over HTTP would cost Forge CPU)."""
+        with closing(sqlite3.connect(f"file:{self.forge.db_path}?mode=ro", uri=True)) as db:
+            db.execute("PRAGMA busy_timeout = 5000")
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM tasks WHERE status IN ('completed', 'failed', 'cancelled')"
+            ).fetchone()
+        return count
+
+    def wait_all(self, marks: set[int]) -> None:
+        """Wait until every queued task finished, noting CPU and RSS as counts pass `marks`."""
+        last = -1
+        deadline = time.monotonic() + 120 * self.queued + 900
+        while True:
+            done = self.finished()
+            if done != last:
+                for mark in sorted(marks):
+                    if last < mark <= done and mark not in self.cpu_at:
+                        self.cpu_at[mark] = cpu_seconds(self.pid)
+                        self.rss_at[mark] = rss_mb(self.pid)
+                if done // 10 != last // 10:
+                    print(f"  {done}/{self.queued} done, RSS {rss_mb(self.pid):.0f} MB", flush=True)
+                last = done
+            if done >= self.queued:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {done} of {self.queued} tasks finished")
+            time.sleep(1.0)
+
+    def idle_measure(self) -> dict:
+        time.sleep(2.0)  # the worker has recorded the task; let the last callbacks settle
+        rss = rss_mb(self.pid)
+        probe = self.forge.api("GET", "/test-gc-probe/counts")
+        probe.raise_for_status()
+        return {"rss_mb": rss, "cpu_s": cpu_seconds(self.pid), "objects": probe.json()}
+
+
+def task_times(forge: ForgeProcess) -> list[tuple[float, float]]:
+    tasks = [t for t in forge.tasks() if t.name.startswith("long-run-")]
+    tasks.sort(key=lambda t: t.name)
+    bad = [t for t in tasks if t.status.value != "completed" or len(t.result_images) != 1]
+    if bad:
+        t = bad[0]
+        raise RuntimeError(
+            f"{len(bad)} tasks not completed with one image, e.g. {t.name}: "
+            f"{t.status.value} {t.error} {t.result_images}"
+        )
+    missing = [p for t in tasks for p in t.result_images if not os.path.isfile(p)]
+    if missing:
+        raise RuntimeError(f"{len(missing)} recorded images missing, e.g. {missing[0]}")
+    return [(t.started_at, t.completed_at) for t in tasks]
+
+
+def span_mean(durations: list[float], first: int, last: int) -> float:
+    """Mean of tasks first..last, 1-based inclusive."""
+    return statistics.fmean(durations[first - 1 : last])
+
+
+def spans(tasks: int, warmup: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(tasks 21-70, the last 50) for the default run; shorter for a smoke run."""
+    base = (warmup + 1, min(warmup + 50, tasks))
+    return base, (max(tasks - 49, 1), tasks)
+
+
+def collect(options: argparse.Namespace) -> dict:
+    """Run Forge through the whole scenario and return the raw measures."""
+    forge_root = Path(os.environ.get("FORGE_DIR") or DEFAULT_FORGE_DIR).resolve()
+    os.environ["FORGE_DIR"] = str(forge_root)
+    install_extension(forge_root)
+    install_probe(forge_root)
+    os.environ[PROBE_ENV] = "1"  # inherited by the Forge process only through this run
+    root = Path(tempfile.mkdtemp(prefix="long-run-forge-"))
+    forge = ForgeProcess(forge_root, root, {"sd_model_checkpoint": "randA.safetensors"}, [])
+    (base_first, base_last), (last_first, _) = spans(options.tasks, options.warmup)
+    marks = {options.warmup, base_last, last_first - 1, options.tasks}
+    load_before = os.getloadavg()
+    started = time.monotonic()
+    try:
+        forge.start()
+        pid = forge.proc.pid
+        print(f"Forge up (pid {pid}, log {forge.log_path}), RSS {rss_mb(pid):.0f} MB", flush=True)
+        run = Run(forge, options.steps)
+        run.enqueue(options.warmup)
+        forge.api("POST", "/task-scheduler/start").raise_for_status()
+        run.wait_all(marks)
+        after_warmup = run.idle_measure()
+        print(f"after {options.warmup} tasks: RSS {after_warmup['rss_mb']:.1f} MB", flush=True)
+        run.enqueue(options.tasks - options.warmup)
+        run.wait_all(marks)
+        at_end = run.idle_measure()
+        times = task_times(forge)
+    finally:
+        forge.stop()
+        os.environ.pop(PROBE_ENV, None)
+        if not options.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return {
+        "tasks": options.tasks,
+        "warmup": options.warmup,
+        "steps": options.steps,
+        "wall_minutes": (time.monotonic() - started) / 60,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "times": times,
+        "cpu_at": run.cpu_at,
+        "rss_at": run.rss_at,
+        "after_warmup": after_warmup,
+        "at_end": at_end,
+    }
+
+
+def report(raw: dict) -> list[str]:
+    """Print the figures; return the targets missed."""
+    tasks, warmup = raw["tasks"], raw["warmup"]
+    (base_first, base_last), (last_first, last_last) = spans(tasks, warmup)
+    cpu_at = {int(k): v for k, v in raw["cpu_at"].items()}
+    durations = [done - start for start, done in raw["times"]]
+    base = span_mean(durations, base_first, base_last)
+    last = span_mean(durations, last_first, last_last)
+    change = last / base - 1
+    cpu_base = (cpu_at[base_last] - cpu_at[warmup]) / (base_last - warmup)
+    cpu_last = (cpu_at[tasks] - cpu_at[last_first - 1]) / (tasks - last_first + 1)
+    before, end = raw["after_warmup"], raw["at_end"]
+    growth = end["rss_mb"] - before["rss_mb"]
+    objects_before, objects_end = before["objects"], end["objects"]
+    print()
+    print(
+        f"{tasks} tasks of 64x64, {raw['steps']} steps, one Forge process, "
+        f"{raw['wall_minutes']:.1f} min; load average {raw['load_average_before'][0]:.1f} "
+        f"before, {raw['load_average_after'][0]:.1f} after"
+    )
+    print(
+        f"resident memory: {before['rss_mb']:.1f} MB after task {warmup}, "
+        f"{end['rss_mb']:.1f} MB after task {tasks}: {growth:+.1f} MB "
+        f"(target < {RSS_TARGET_MB:.0f})"
+    )
+    print(f"  RSS as tasks finished: {raw['rss_at']}")
+    print(
+        f"mean task time: tasks {base_first}-{base_last} {base:.2f} s, tasks "
+        f"{last_first}-{last_last} {last:.2f} s ({change:+.1%}, target within {TIME_TARGET:.0%}); "
+        f"first task {durations[0]:.1f} s"
+    )
+    print(f"Forge CPU per task: same spans {cpu_base:.2f} s, {cpu_last:.2f} s")
+    print("live objects after gc (after the warm-up -> at the end):")
+    for key in (
+        "processing",
+        "processed",
+        "pil_images",
+        "tracebacks",
+        "frames",
+        "tasks",
+        "run_results",
+        "replay_outcomes",
+        "tensors",
+        "gc_objects",
+    ):
+        print(f"  {key:16} {objects_before.get(key)} -> {objects_end.get(key)}")
+    for key in ("processing_referrers", "processed_referrers", "pil_referrers", "pil_sizes"):
+        if objects_end.get(key):
+            print(f"  {key}: {objects_end[key]}")
+    failures = []
+    if growth >= RSS_TARGET_MB:
+        failures.append(f"RSS grew {growth:.1f} MB")
+    if abs(change) > TIME_TARGET:
+        failures.append(f"the last tasks' mean differs by {change:+.1%}")
+    if objects_end.get("processing", 0) or objects_end.get("processed", 0):
+        failures.append("processing objects alive after the run")
+    if objects_end.get("pil_images", 0) > objects_before.get("pil_images", 0):
+        failures.append("more PIL images alive than after the warm-up")
+    print("targets:", "all met" if not failures else "MISSED: " + "; ".join(failures))
+    return failures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary Forge folder")
+    parser.add_argument(
+        "--json",
+        default="test-artifacts/long_run_forge.json",
+        help="where the raw measures are written",
+    )
+    parser.add_argument("--report", help="print the figures of an earlier run's raw file")
+    options = parser.parse_args()
+    if options.report:
+        raw = json.loads(Path(options.report).read_text())
+    else:
+        if options.tasks <= options.warmup:
+            parser.error("--tasks must be more than --warmup")
+        raw = collect(options)
+        Path(options.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(options.json).write_text(json.dumps(raw, indent=1, default=str))
+        print(f"raw measures in {options.json}")
+    return 1 if report(raw) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
