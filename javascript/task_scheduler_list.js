@@ -43,11 +43,13 @@
                 el("div", {className: "ts-pager"}, [this.prev, this.range, this.next, this.pageSize]),
             ]);
             this.drag = new TS.RowDrag(this);
+            this.groupBar = new TS.GroupBar(this);
+            this.node.insertBefore(this.groupBar.node, this.node.children[1]);
         }
 
         chooseFilter(key) {
             for (const [name, button] of this.filterButtons) button.setAttribute("aria-pressed", String(name === key));
-            this.app.setView({filter: key, offset: 0});
+            this.app.setView({filter: key, offset: 0, group: ""});
         }
 
         searchChanged() {
@@ -77,6 +79,7 @@
                 return;
             }
             const {reconcile, setText} = TS.dom;
+            this.groupBar.render(list);
             reconcile(this.rows, list.rows, (task) => this.createRow(task), (node, task) => this.updateRow(node, task));
             this.empty.hidden = list.rows.length > 0;
             const first = list.total ? list.offset + 1 : 0;
@@ -112,6 +115,7 @@
                 name: el("span", {className: "ts-name"}),
                 prompt: el("span", {className: "ts-prompt"}),
                 meta: el("span", {className: "ts-meta"}),
+                group: TS.groups.groupTag(this),
                 status: el("span", {className: "ts-status-badge"}),
                 fill: el("div", {className: "ts-bar-fill"}),
                 actions: el("span", {className: "ts-actions"}),
@@ -127,7 +131,7 @@
             }}, [
                 parts.grip,
                 parts.place,
-                el("span", {className: "ts-what"}, [el("span", {className: "ts-title"}, [parts.type, parts.name, parts.meta]), parts.prompt]),
+                el("span", {className: "ts-what"}, [el("span", {className: "ts-title"}, [parts.type, parts.group, parts.name, parts.meta]), parts.prompt]),
                 el("span", {className: "ts-state-cell"}, [parts.status, parts.bar]),
                 parts.actions,
             ]);
@@ -144,6 +148,7 @@
             setText(parts.place, task.place ? `#${task.place}` : "");
             setText(parts.type, task.type);
             setText(parts.name, task.name);
+            TS.groups.updateGroupTag(parts.group, task);
             setText(parts.prompt, task.prompt || "(no prompt)");
             parts.prompt.title = task.prompt;
             const meta = [task.checkpoint || "current model", task.size, task.steps ? `${task.steps} steps` : "", task.images > 1 ? `${task.images} images` : ""];

@@ -28,9 +28,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 
-from . import api_peer, api_tasks, portable, views
+from . import api_groups, api_peer, api_tasks, portable, views
 from .api_auth import RestAccess, basic_auth
 from .api_faults import FAULT_RESPONSES, fault_answering
+from .api_groups import EnqueuedGroup
 from .api_limits import LIMIT_RESPONSES, QueueFullError, body_limited
 from .api_payload import FieldError
 from .api_schemas import (
@@ -149,31 +150,27 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
 
     # -- queueing ------------------------------------------------------------------------------
 
-    async def _enqueue(task_type: str, request: Request, response: Response) -> Enqueued:
+    async def _enqueue(task_type: str, request: Request, response: Response):
         body = await request.json()  # the raw body: stored unchanged, not the model's dump
         url = base_url(request)
 
-        def enqueue() -> Enqueued:
+        def enqueue() -> Enqueued | EnqueuedGroup:
             with _http_errors():
-                task = api_tasks.enqueue(services, task_type, body, url)
-            return Enqueued(
-                id=task.id,
-                status=task.status.value,
-                task_type=task.task_type,
-                position=queue.position(task.id),
-            )
+                tasks = api_tasks.enqueue(services, task_type, body, url)
+            return api_groups.enqueued(services, tasks)
 
         enqueued = await run_in_threadpool(enqueue)
-        response.headers["Location"] = f"{PREFIX}/tasks/{enqueued.id}"
+        response.headers["Location"] = api_groups.location(enqueued)
         return enqueued
 
     @router.post(
         "/queue/txt2img",
         status_code=201,
-        response_model=Enqueued,
+        response_model=Enqueued | EnqueuedGroup,
         summary="Queue a txt2img task",
-        description="Takes exactly what Forge's /sdapi/v1/txt2img takes, plus `checkpoint`, "
-        "`priority`, `name` and `callback_url`. The task later runs as that sdapi call would.",
+        description="Takes exactly what Forge's /sdapi/v1/txt2img takes, plus `checkpoint` (or "
+        "`checkpoints`: one task each, a group), `priority`, `name` and `callback_url`. "
+        "The task later runs as that sdapi call would.",
     )
     async def queue_txt2img(body: Txt2ImgRequest, request: Request, response: Response):
         return await _enqueue("txt2img", request, response)
@@ -181,10 +178,11 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     @router.post(
         "/queue/img2img",
         status_code=201,
-        response_model=Enqueued,
+        response_model=Enqueued | EnqueuedGroup,
         summary="Queue an img2img task",
         description="Takes exactly what Forge's /sdapi/v1/img2img takes (init_images and mask "
-        "as base64), plus `checkpoint`, `priority`, `name` and `callback_url`.",
+        "as base64), plus `checkpoint` (or `checkpoints`: one task each, a group), "
+        "`priority`, `name` and `callback_url`.",
     )
     async def queue_img2img(body: Img2ImgRequest, request: Request, response: Response):
         return await _enqueue("img2img", request, response)
@@ -350,6 +348,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         )
 
     api_peer.add_routes(router, services)
+    api_groups.add_routes(router, services)
     return router
 
 

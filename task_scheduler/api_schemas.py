@@ -3,7 +3,8 @@
 The enqueue bodies mirror Forge's ``StableDiffusionProcessingTxt2Img`` / ``...Img2Img`` API
 models field for field (modules/api/models.py): every field optional, same types, unknown fields
 kept (Forge ignores them), so any body ``/sdapi/v1/txt2img|img2img`` accepts is accepted here.
-Four extra fields belong to the queue: ``checkpoint``, ``priority``, ``name``, ``callback_url``.
+Extra fields belong to the queue: ``checkpoint`` (or ``checkpoints``: one task per checkpoint),
+``priority``, ``name``, ``callback_url``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Number = Annotated[float, Field(allow_inf_nan=False)]  # JSON has no NaN; never store one
 
-QUEUE_FIELDS = ("checkpoint", "priority", "name", "callback_url")
+QUEUE_FIELDS = ("checkpoint", "checkpoints", "priority", "name", "callback_url")
+MAX_GROUP_CHECKPOINTS = 100
 PRIORITY_LIMIT = 1_000_000
 Status = Literal["pending", "running", "completed", "failed", "cancelled"]
 
@@ -42,6 +44,15 @@ class QueueFields(BaseModel):
         description="Checkpoint to switch to before running (title, file name or stem as "
         "Forge lists them). Empty or absent: whatever is loaded when the task runs.",
         examples=["randA.safetensors"],
+    )
+    checkpoints: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_GROUP_CHECKPOINTS,
+        description="Queue the same task once per checkpoint (names as for `checkpoint`; "
+        "not together with it): the reply is the group and its tasks, which the tab shows "
+        "together and /task-scheduler/groups/{group_id} cancels, retries or deletes at once.",
+        examples=[["randA.safetensors", "randB.safetensors"]],
     )
     priority: int = Field(
         default=0,
@@ -225,6 +236,9 @@ class TaskOut(BaseModel):
     error: str | None
     warnings: list[str]
     retried_from: str | None
+    group_id: str | None = Field(
+        default=None, description="The group of tasks queued together with it (null: none)."
+    )
     bookmarked: bool
     callback_url: str | None
     callback_status: str | None = Field(description="Outcome of the last callback delivery.")

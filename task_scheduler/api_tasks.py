@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import params as task_params
+from .api_groups import resolve_checkpoints
 from .api_limits import check_room
 from .api_payload import (
     FieldError,
@@ -27,8 +28,9 @@ from .models import Task, TaskStateError, TaskStatus
 from .services import Services
 
 
-def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: str) -> Task:
-    """Queue an sdapi body (plus the queue's fields) as a pending task.
+def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: str) -> list[Task]:
+    """Queue an sdapi body (plus the queue's fields) as a pending task, or as one task per
+    checkpoint forming a group when the body gives `checkpoints`.
 
     The body must already have passed the request model (types); this checks what the model
     cannot: JSON sanity, names against Forge's catalog, callback URL, and images. The stored
@@ -45,6 +47,7 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
     catalog = services.catalog()
     check_names(task_type, payload, catalog)
     checkpoint = resolve_checkpoint(extras.checkpoint, catalog, ("checkpoint",))
+    checkpoints = resolve_checkpoints(extras.checkpoints, checkpoint, payload, catalog)
     overrides = payload.get("override_settings")
     if not checkpoint and isinstance(overrides, dict):
         # A checkpoint override is where the task runs; show it as the task's checkpoint.
@@ -55,23 +58,28 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
         )
     callback_url = _callback_url(extras.callback_url, services)
     settings = services.settings()
-    check_room(services.queue.counts()["pending"], 1, settings.max_pending)
+    check_room(services.queue.counts()["pending"], len(checkpoints) or 1, settings.max_pending)
     limits = ImageLimits(max_pixels=settings.max_image_pixels, max_images=settings.max_images)
     extracted = extract_images(task_type, payload, limits)
     services.queue.check_free_space({n: data for n, (data, _ext) in extracted.files.items()})
     try:  # a failure (a full disk, say) leaves neither a row nor the files written for it
         extracted.save(services.files)
         params = {"source": "api", "payload": extracted.payload, "base_url": base_url}
-        return services.queue.add_task(
-            task_type,
-            services.record_resources(params, None),
-            name=extras.name,
-            priority=extras.priority,
-            checkpoint=checkpoint,
-            callback_url=callback_url,
-            files=extracted.names,
-            file_contents={name: data for name, (data, _ext) in extracted.files.items()},
-        )
+        fields: dict[str, Any] = {
+            "name": extras.name,
+            "priority": extras.priority,
+            "callback_url": callback_url,
+            "files": extracted.names,
+        }
+        contents = {name: data for name, (data, _ext) in extracted.files.items()}
+        params = services.record_resources(params, None)
+        if checkpoints:
+            return services.queue.add_group(task_type, params, checkpoints, contents, **fields)
+        return [
+            services.queue.add_task(
+                task_type, params, checkpoint=checkpoint, file_contents=contents, **fields
+            )
+        ]
     except BaseException:
         services.queue.discard_unused_files(extracted.names)
         raise

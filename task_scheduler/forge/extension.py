@@ -98,7 +98,7 @@ def setup() -> Extension:
         _process.previous = None
 
     buttons = QueueButtons(
-        lambda tab, values, user: enqueue_from_ui(queue, files, tab, values, user)
+        lambda tab, values, user, options: enqueue_from_ui(queue, files, tab, values, user, options)
     )
     extension = Extension(services, host, buttons, start_when_app_starts=start and first_load)
     script_callbacks.on_ui_settings(forge_settings.register_options, name="task_scheduler")

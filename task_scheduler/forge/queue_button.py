@@ -9,6 +9,11 @@ Binding: no callback hands over Generate's inputs, so in `on_app_started` the Ge
 found in `demo.fns` (the handler with Forge's `submit` / `submit_img2img` preprocessor) and the
 Queue button gets a click with exactly the same inputs. Other handlers Generate triggers (e.g.
 ControlNet refreshing its unit state, `queue=False`) are copied onto Queue first, in order.
+
+Beside Queue sits a small menu button (Queue first, Queue for later..., Queue on several
+checkpoints...: javascript/task_scheduler_queue_menu.js). The menu, Shift+click and the
+Ctrl+Alt+Enter shortcut put their choices into a hidden input the Queue click also sends
+(queue_options.py); Queue itself stays one click.
 """
 
 from __future__ import annotations
@@ -21,15 +26,22 @@ import gradio as gr
 
 from .. import same_origin
 from .layout import TABS
+from .queue_options import QueueOptions, parse
 
 log = logging.getLogger("task_scheduler")
 
 GENERATE_JS = {"txt2img": "submit", "img2img": "submit_img2img"}
 BUTTON_LABEL = "Queue"
-BUTTON_TOOLTIP = "Add a task with these exact settings to the Task Queue (does not generate now)"
+SHORTCUT = "Ctrl+Alt+Enter"  # Forge's Ctrl+Enter generates and Alt+Enter skips: see the JS
+BUTTON_TOOLTIP = (
+    "Add a task with these exact settings to the Task Queue (does not generate now). "
+    f"Shortcut: {SHORTCUT}. Shift+click or Ctrl+Alt+Shift+Enter: queue first (runs next)."
+)
+MENU_LABEL = "\u25be"  # a small down-pointing triangle
+MENU_TOOLTIP = "More ways to queue: first, for later, on several checkpoints"
 
-# (tab, Generate's values after the task id, user name) -> confirmation text
-Enqueue = Callable[[str, list[Any], "str | None"], str]
+# (tab, Generate's values after the task id, user name, menu options) -> confirmation text
+Enqueue = Callable[[str, list[Any], "str | None", QueueOptions], str]
 
 
 class QueueButtons:
@@ -41,6 +53,7 @@ class QueueButtons:
     def __init__(self, enqueue: Enqueue):
         self.enqueue = enqueue
         self.buttons: dict[str, gr.Button] = {}
+        self.options: dict[str, gr.Textbox] = {}  # tab -> the hidden input of menu choices
         self.generate_inputs: dict[str, list[Any]] = {}  # tab -> Generate's input components
         self._boxes: dict[str, Any] = {}  # tab -> generate box waiting to be placed
 
@@ -63,14 +76,35 @@ class QueueButtons:
         children = getattr(block, "children", None) or []
         for tab, box in list(self._boxes.items()):
             if any(child is box for child in children):
-                del self._boxes[tab]  # before creating: the new button re-enters this callback
-                self.buttons[tab] = gr.Button(
-                    BUTTON_LABEL,
-                    elem_id=f"task_scheduler_{tab}_queue",
-                    elem_classes=["task-scheduler-queue-button"],
-                    variant="secondary",
-                    tooltip=BUTTON_TOOLTIP,
-                )
+                del self._boxes[tab]  # before creating: new blocks re-enter this callback
+                self._create(tab)
+
+    def _create(self, tab: str) -> None:
+        with gr.Row(
+            elem_id=f"task_scheduler_{tab}_queue_row",
+            elem_classes=["task-scheduler-queue-row"],
+            equal_height=True,
+        ):
+            self.buttons[tab] = gr.Button(
+                BUTTON_LABEL,
+                elem_id=f"task_scheduler_{tab}_queue",
+                elem_classes=["task-scheduler-queue-button"],
+                variant="secondary",
+                tooltip=BUTTON_TOOLTIP,
+                scale=1,
+            )
+            gr.Button(
+                MENU_LABEL,
+                elem_id=f"task_scheduler_{tab}_queue_menu",
+                elem_classes=["task-scheduler-queue-menu-button"],
+                variant="secondary",
+                tooltip=MENU_TOOLTIP,
+                scale=0,
+                min_width=36,
+            )
+            self.options[tab] = gr.Textbox(
+                visible=False, elem_id=f"task_scheduler_{tab}_queue_options"
+            )
 
     # -- binding (script_callbacks.on_app_started) ----------------------------------------
 
@@ -108,7 +142,7 @@ class QueueButtons:
             count = len(main.inputs)
             button.click(
                 fn=self._handler(tab),
-                inputs=list(main.inputs),
+                inputs=[*main.inputs, self.options[tab]],
                 outputs=[],
                 js=queue_args_js(tab, count),
                 show_progress="hidden",
@@ -118,14 +152,17 @@ class QueueButtons:
         enqueue = self.enqueue
 
         def queue_generate(id_task: str, request: gr.Request, *values: Any) -> None:
-            """Store a task with Generate's values; never generates. Refuses a cross-site
-            or non-JSON call (same_origin.py): Gradio's queue routes accept form posts."""
+            """Store a task with Generate's values (the last value: the menu's options);
+            never generates. Refuses a cross-site or non-JSON call (same_origin.py):
+            Gradio's queue routes accept form posts."""
             refused = same_origin.refusal("POST", getattr(request, "headers", None) or {})
             if refused is not None:
                 log.warning("task_scheduler: refused a %s Queue call: %s", tab, refused[1])
                 raise gr.Error(f"Not queued: {refused[1]}")
             try:
-                message = enqueue(tab, list(values), getattr(request, "username", None))
+                options = parse(values[-1] if values else None)
+                user = getattr(request, "username", None)
+                message = enqueue(tab, list(values[:-1]), user, options)
             except (ValueError, LookupError, RuntimeError, OSError) as error:
                 log.warning("task_scheduler: could not queue a %s task: %s", tab, error)
                 raise gr.Error(f"Not queued: {error}") from error
@@ -136,12 +173,16 @@ class QueueButtons:
 
 
 def queue_args_js(tab: str, count: int) -> str:
-    """The Queue click's preprocessor, self-contained (no global function another extension
-    could replace): Gradio passes the inputs then the outputs' values; keep the inputs and give
-    the task-id slot a fresh id. Unlike Forge's submit(), it starts no progress bar."""
+    """The Queue click's preprocessor: Gradio passes the inputs then the outputs' values; keep
+    Generate's `count` inputs, give the task-id slot a fresh id, and put the menu's choices
+    for this click (JSON; '' for a plain click) in the last slot. Self-contained apart from
+    reading our own namespace, so a missing menu script only loses the menu. Unlike Forge's
+    submit(), it starts no progress bar."""
     return (
         f"(...args) => {{ const values = args.slice(0, {count}); "
         f"values[0] = 'task(queue-{tab}-' + Math.random().toString(36).slice(2, 10) + ')'; "
+        "const ts = window.taskQueueExtensionForForge; "
+        f"values.push(ts && ts.takeQueueOptions ? ts.takeQueueOptions('{tab}') : ''); "
         "return values; }"
     )
 

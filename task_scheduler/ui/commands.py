@@ -19,7 +19,7 @@ from ..api_payload import FieldError
 from ..models import TaskNotFoundError, TaskStateError
 from ..queue_manager import MOVES
 from ..services import Services
-from . import editing, peer_actions, views
+from . import editing, group_actions, peer_actions, views
 from .infotext import infotext
 
 log = logging.getLogger("task_scheduler")
@@ -48,6 +48,7 @@ def poll(services: Services, request_text: str) -> str:
                 str(view.get("search", ""))[:500],
                 _int(view.get("limit", 50), "limit"),
                 _int(view.get("offset", 0), "offset"),
+                str(view.get("group") or "")[:100],
             )
         except ValueError as error:
             reply["error"] = str(error)
@@ -208,6 +209,7 @@ _ACTIONS: dict[str, Callable[[Services, dict], Any]] = {
     "bookmark": _bookmark,
     "edit": _edit,
     **peer_actions.ACTIONS,
+    **group_actions.ACTIONS,
 }
 
 

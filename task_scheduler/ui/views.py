@@ -103,9 +103,12 @@ def _estimate(services: Services, pending: int, running: dict[str, Any] | None) 
 
 
 def task_list(
-    services: Services, view: str, search: str, limit: int, offset: int
+    services: Services, view: str, search: str, limit: int, offset: int, group: str = ""
 ) -> dict[str, Any]:
-    """One page of list rows for a filter (see FILTERS) and a text search."""
+    """One page of list rows for a filter (see FILTERS) and a text search, or the tasks of
+    one group (`group`: its id; the filter and search then do not apply)."""
+    if group:
+        return group_list(services, group, limit, offset)
     if view not in FILTERS:
         raise ValueError(f"filter: must be one of {', '.join(FILTERS)}")
     if limit not in PAGE_SIZES:
@@ -119,8 +122,54 @@ def task_list(
             offset = (page.total - 1) // limit * limit
             page = queue.list_tasks(FILTERS[view] or None, search or None, limit, offset)
         places = run_order_places(queue, page.tasks, consecutive=not search)
-    rows = [row(task, places.get(task.id)) for task in page.tasks]
+        sizes = queue.group_sizes(task.group_id for task in page.tasks)
+    rows = [_with_group_size(row(task, places.get(task.id)), sizes) for task in page.tasks]
     return {"rows": rows, "total": page.total, "offset": offset, "limit": limit}
+
+
+def group_list(services: Services, group_id: str, limit: int, offset: int) -> dict[str, Any]:
+    """The rows of one group (oldest first) and what the group bar shows: how many tasks in
+    each status, on which checkpoints. `group` is None once the group is gone."""
+    queue = services.queue
+    with queue.snapshot():
+        try:
+            tasks = queue.group_tasks(group_id)
+        except LookupError:
+            tasks = []
+        places = run_order_places(queue, tasks, consecutive=False)
+    offset = max(0, min(offset, (len(tasks) - 1) // limit * limit if tasks else 0))
+    sizes = {group_id: len(tasks)}
+    rows = [
+        _with_group_size(row(task, places.get(task.id)), sizes)
+        for task in tasks[offset : offset + limit]
+    ]
+    counts: dict[str, int] = {}
+    for task in tasks:
+        counts[task.status.value] = counts.get(task.status.value, 0) + 1
+    checkpoints = sorted({task.checkpoint for task in tasks if isinstance(task.checkpoint, str)})
+    retried = {task.retried_from for task in tasks}
+    retryable = sum(
+        1 for t in tasks if t.status.value in ("failed", "cancelled") and t.id not in retried
+    )
+    summary = {
+        "id": group_id,
+        "total": len(tasks),
+        "counts": counts,
+        "retryable": retryable,  # what "Retry group" would queue again
+        "checkpoints": checkpoints,
+    }
+    return {
+        "rows": rows,
+        "total": len(tasks),
+        "offset": offset,
+        "limit": limit,
+        "group": summary if tasks else None,
+    }
+
+
+def _with_group_size(data: dict[str, Any], sizes: dict[str, int]) -> dict[str, Any]:
+    data["group_size"] = sizes.get(data.get("group_id") or "", 0)
+    return data
 
 
 def row(task: Task, place: int | None) -> dict[str, Any]:
@@ -157,6 +206,7 @@ def _row(task: Task, place: int | None) -> dict[str, Any]:
         "error": (task.error or "")[:200],
         "warnings": len(_items(task.warnings, str)),
         "bookmarked": task.bookmarked,
+        "group_id": task.group_id if isinstance(task.group_id, str) else None,
         "problem": None,
     }
 
@@ -180,6 +230,7 @@ def _broken_row(task: Task, place: int | None, problem: str) -> dict[str, Any]:
         "error": message[:200],
         "warnings": 0,
         "bookmarked": bool(task.bookmarked),
+        "group_id": task.group_id if isinstance(task.group_id, str) else None,
         "problem": problem,
     }
 

@@ -170,7 +170,7 @@ def test_the_queue_buttons_handler_refuses_cross_site_calls(tmp_path):
     in Forge it is bound to Generate's inputs and called through Gradio's queue)."""
     queued: list[Any] = []
 
-    def enqueue(tab: str, values: list[Any], user: str | None) -> str:
+    def enqueue(tab: str, values: list[Any], user: str | None, options: Any) -> str:
         queued.append(values)
         return "Queued."
 
@@ -178,14 +178,16 @@ def test_the_queue_buttons_handler_refuses_cross_site_calls(tmp_path):
     with gr.Blocks() as demo:
         task_id = gr.Textbox()
         prompt = gr.Textbox()
+        options = gr.Textbox()  # the Queue menu's choices (queue_options.py); "" = none
         button = gr.Button()
-        button.click(buttons._handler("txt2img"), [task_id, prompt], [], api_name="queue_txt2img")
+        inputs = [task_id, prompt, options]
+        button.click(buttons._handler("txt2img"), inputs, [], api_name="queue_txt2img")
     port = _free_port()
     demo.queue()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     url = f"http://127.0.0.1:{port}/run/queue_txt2img"
     try:
-        body = json.dumps({"data": ["task(x)", "a prompt"]}).encode()
+        body = json.dumps({"data": ["task(x)", "a prompt", ""]}).encode()
         for name, (headers, _body) in CROSS_SITE.items():
             response = httpx.post(url, headers=headers, content=body)
             assert response.status_code >= 400, (name, response.text)
