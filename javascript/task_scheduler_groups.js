@@ -6,7 +6,7 @@
 
     const STATUS_ORDER = ["running", "pending", "completed", "failed", "cancelled"];
 
-    // The tag a row of a group shows: "⧉ 3" (a group of 3 tasks); a click shows the group.
+    // The tag a row of a group shows: "group of 3"; a click shows the group alone.
     function groupTag(list) {
         const {el} = TS.dom;
         const tag = el("button", {className: "ts-group-tag", attrs: {type: "button", hidden: true}, on: {click: (event) => {
@@ -21,7 +21,7 @@
         tag.hidden = !task.group_id;
         if (!task.group_id) return;
         tag.dataset.group = task.group_id;
-        TS.dom.setText(tag, `⧉ ${size}`);
+        TS.dom.setText(tag, `group of ${size}`);
         const label = `Queued together: a group of ${size} task${size === 1 ? "" : "s"}. Show the group`;
         tag.title = label;
         tag.setAttribute("aria-label", label);
@@ -68,6 +68,9 @@
         render(list) {
             const group = this.group;
             this.node.hidden = !group;
+            for (const [name, button] of this.list.filterButtons) {
+                button.setAttribute("aria-pressed", String(!group && name === this.app.state.view.filter));
+            }
             if (!group) return;
             if (!list.group) {
                 this.app.toast("That group no longer exists.", "info");
