@@ -13,12 +13,12 @@ def test_every_operation_has_a_summary_responses_and_the_tag(app_api):
         if path.startswith(BASE)
         for method, operation in methods.items()
     ]
-    assert len(operations) == 18  # 16 + GET/POST /import/peer
+    assert len(operations) == 22  # 16 + GET/POST /import/peer + 4 on /groups/{group_id}
     for path, method, operation in operations:
         assert operation.get("summary"), (method, path)
         assert operation["tags"] == ["Task Scheduler"], (method, path)
         assert any(code.startswith("2") for code in operation["responses"]), (method, path)
-        if "{task_id}" in path:
+        if "{task_id}" in path or "{group_id}" in path:
             assert "404" in operation["responses"], (method, path)
 
 
@@ -27,7 +27,8 @@ def test_request_bodies_carry_examples_and_field_descriptions(app_api):
     for name in ("Txt2ImgRequest", "Img2ImgRequest", "TaskEdit", "MoveRequest"):
         assert schemas[name].get("examples"), name
     txt2img = schemas["Txt2ImgRequest"]["properties"]
-    for field in ("checkpoint", "priority", "name", "callback_url", "sampler_name", "prompt"):
+    fields = ("checkpoint", "checkpoints", "priority", "name", "callback_url", "sampler_name")
+    for field in (*fields, "prompt"):
         assert txt2img[field].get("description"), field
 
 
