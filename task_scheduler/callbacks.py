@@ -230,6 +230,7 @@ class CallbackSender:
     def _run(self) -> None:
         verify = self.ssl_context or True
         with httpx.Client(timeout=self.timeout, follow_redirects=False, verify=verify) as client:
+            reported = None  # the store fault last logged: once, not every attempt
             while not self._closing.is_set():
                 self._wake.clear()  # before looking: a callback owed meanwhile wakes us
                 try:
@@ -243,8 +244,9 @@ class CallbackSender:
                     fault = fault_of(error, self.queue.store.path)
                     if fault is None:
                         log.exception("callback sender error; retrying shortly")
-                    else:  # owed callbacks stay in the outbox meanwhile
+                    elif str(fault) != reported:  # owed callbacks stay in the outbox
                         log.warning("callbacks wait for the store: %s", fault)
+                    reported = None if fault is None else str(fault)
                     self._closing.wait(max(self.backoff, 0.1) if fault is None else 5.0)
 
     def _attempt(self, client: httpx.Client, owed: OwedCallback) -> None:

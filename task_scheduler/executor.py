@@ -52,6 +52,7 @@ class TaskExecutor:
         # Set while a finished task's outcome waits for the store (see _finish); shutdown
         # sets the event to stop waiting.
         self.recording_fault: StoreFault | None = None
+        self._reported_fault: str | None = None  # the store fault the loop last logged
         self._wait_to_record = threading.Event()
         with self._lock:
             self._listen(True)
@@ -155,8 +156,9 @@ class TaskExecutor:
                     fault = fault_of(error, self.queue.store.path)
                     if fault is None:
                         log.exception("task scheduler worker error; retrying shortly")
-                    else:  # a full disk, a lock held elsewhere...: the next look may succeed
+                    elif str(fault) != self._reported_fault:  # once, not every second
                         log.warning("task scheduler worker: %s; retrying shortly", fault)
+                    self._reported_fault = None if fault is None else str(fault)
                     self._wake.wait(_ERROR_BACKOFF_SECONDS)
         finally:
             with self._lock:  # only now: a cancel must reach the task until it ends

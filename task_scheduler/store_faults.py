@@ -142,7 +142,10 @@ def check_database_file(db_path: str) -> None:
 def _quick_check(db_path: str) -> str | None:
     """SQLite's quick_check of the file, opened read-only; None when it is sound, or when it
     cannot even be opened that way (the store's own open then reports why)."""
-    uri = "file:" + os.path.abspath(db_path).replace("?", "%3f").replace("#", "%23") + "?mode=ro"
+    # immutable: no lock, no -shm or -wal file is created or read beside a damaged file (a
+    # -wal left by a crash holds newer pages; the main file alone is still a sound snapshot)
+    quoted = os.path.abspath(db_path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    uri = f"file:{quoted}?mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None)
         try:
