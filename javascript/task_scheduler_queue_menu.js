@@ -239,8 +239,10 @@
             setText(parts.error, reply.error || "The checkpoints could not be read.");
             return;
         }
-        const current = currentCheckpoint();
-        boxes = reply.checkpoints.map((name) => el("input", {attrs: {type: "checkbox", value: name, checked: name === current}, on: {change: update}}));
+        // The top bar may show a title without its hash (not computed yet), or with it.
+        const bare = (title) => String(title || "").split(" [")[0];
+        const current = bare(currentCheckpoint());
+        boxes = reply.checkpoints.map((name) => el("input", {attrs: {type: "checkbox", value: name, checked: Boolean(current) && bare(name) === current}, on: {change: update}}));
         list.replaceChildren(...boxes.map((box) => el("label", {className: "ts-queue-checkpoint"}, [box, el("span", {text: box.value})])));
         update();
         filter.focus();

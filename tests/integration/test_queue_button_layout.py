@@ -1,5 +1,6 @@
-"""The Queue button sits beside Generate, outside the Interrupt / Skip overlay, in both the
-classic and the compact prompt layout, and a click only stores a task."""
+"""The Queue button (and its menu button, in a row of their own) sits beside Generate, outside
+the Interrupt / Skip overlay, in both the classic and the compact prompt layout, and a click
+only stores a task."""
 
 from __future__ import annotations
 
@@ -17,12 +18,17 @@ PARAMETERS = "a tidy desk\nSteps: 2, Sampler: Euler, Schedule type: Automatic, S
 def queue_button_place(page, tab: str) -> dict:
     return page.evaluate(
         """(tab) => {
-            const queue = document.getElementById(tab + '_queue');
+            const row = document.getElementById('task_scheduler_' + tab + '_queue_row');
+            const queue = document.getElementById('task_scheduler_' + tab + '_queue');
+            const menu = document.getElementById('task_scheduler_' + tab + '_queue_menu');
             const box = document.getElementById(tab + '_generate_box');
             return {
-                insideBox: box.contains(queue),
-                sameParent: queue.parentElement === box.parentElement,
-                afterBox: !!(box.compareDocumentPosition(queue) & Node.DOCUMENT_POSITION_FOLLOWING),
+                insideBox: box.contains(row),
+                sameParent: row.parentElement === box.parentElement,
+                afterBox: !!(box.compareDocumentPosition(row) & Node.DOCUMENT_POSITION_FOLLOWING),
+                inRow: row.contains(queue) && row.contains(menu),
+                menuRightOfQueue:
+                    menu.getBoundingClientRect().left >= queue.getBoundingClientRect().right - 1,
             };
         }""",
         tab,
@@ -33,11 +39,13 @@ def assert_placed_beside_generate(forge_page: ForgePage) -> None:
     for tab in ("txt2img", "img2img"):
         if tab == "img2img":
             forge_page.tab("img2img")
-        expect(forge_page.page.locator(f"#{tab}_queue")).to_be_visible()
+        expect(forge_page.page.locator(f"#task_scheduler_{tab}_queue")).to_be_visible()
         assert queue_button_place(forge_page.page, tab) == {
             "insideBox": False,
             "sameParent": True,
             "afterBox": True,
+            "inRow": True,
+            "menuRightOfQueue": True,
         }
 
 

@@ -25,11 +25,14 @@ def test_queue_button_gets_generates_inputs_and_extra_handlers(running_forge):
     config = running_forge.api("GET", "/config").json()
     for tab, js in (("txt2img", "submit"), ("img2img", "submit_img2img")):
         generate = click_handlers(config, f"{tab}_generate")
-        queue = click_handlers(config, f"{tab}_queue")
+        queue = click_handlers(config, f"task_scheduler_{tab}_queue")
         assert len(queue) == len(generate) > 1  # ControlNet refreshes its units first
         main_generate = next(d for d in generate if d["js"] == js)
         main_queue = queue[-1]
-        assert main_queue["inputs"] == main_generate["inputs"]
+        # Generate's inputs, then the hidden input of the Queue menu's choices
+        assert main_queue["inputs"][:-1] == main_generate["inputs"]
+        options = next(c for c in config["components"] if c["id"] == main_queue["inputs"][-1])
+        assert options["props"]["elem_id"] == f"task_scheduler_{tab}_queue_options"
         assert main_queue["outputs"] == []
         extras = [
             (d["inputs"], d["outputs"], d["queue"]) for d in generate if d is not main_generate
