@@ -151,7 +151,8 @@
             TS.groups.updateGroupTag(parts.group, task);
             setText(parts.prompt, task.prompt || "(no prompt)");
             parts.prompt.title = task.prompt;
-            const meta = [task.checkpoint || "current model", task.size, task.steps ? `${task.steps} steps` : "", task.images > 1 ? `${task.images} images` : ""];
+            const meta = [task.checkpoint || "current model", task.size, task.steps ? `${task.steps} steps` : "", task.images > 1 ? `${task.images} images` : "",
+                task.status === "pending" && task.run_after_text ? `not before ${task.run_after_text}` : ""];
             setText(parts.meta, meta.filter(Boolean).join(" · "));
             setText(parts.status, STATUS_LABELS[task.status] || task.status);
             parts.status.className = `ts-status-badge ts-status-${task.status}`;

@@ -14,6 +14,8 @@
                 this.progressText,
             ]);
             this.estimate = el("span", {className: "ts-estimate"});
+            // Why the queue waits (run windows / scheduled start, server time) and the way past it.
+            this.waiting = el("span", {className: "ts-waiting", attrs: {hidden: true}});
             const button = (label, title, handler, extra) =>
                 el("button", {className: `ts-button ${extra || ""}`, text: label, title, on: {click: handler}});
             this.startButton = button("Start", "Start running the queue", () => {
@@ -21,8 +23,14 @@
                 app.act({action: "start"});
             }, "ts-primary");
             this.stopButton = button("Stop", "Stop after the current task", () => app.act({action: "stop"}));
+            this.runNowButton = button("Run now anyway", "Start tasks now, outside the run window, until the next window opens or Stop", () => {
+                TS.dialogs.prepareNotifications(app.settings());
+                app.act({action: "run_now"});
+            }, "ts-run-now");
+            this.runNowButton.hidden = true;
             this.controls = el("div", {className: "ts-controls"}, [
                 this.startButton,
+                this.runNowButton,
                 this.stopButton,
                 button("Retry failed", "Queue every failed task again", () => app.act({action: "retry_failed"})),
                 button("Clear completed", "Delete completed tasks from the history (bookmarked ones stay)", () =>
@@ -31,7 +39,7 @@
                 button("Import from another queue…", "Bring over the queue of sd-webui-forge-task-scheduler (SachiraChin) or Agent Scheduler", () => TS.peerImport.open(app), "ts-import-open"),
             ]);
             this.node = el("header", {className: "ts-header"}, [
-                el("div", {className: "ts-status-line"}, [this.state, this.estimate]),
+                el("div", {className: "ts-status-line"}, [this.state, this.estimate, this.waiting]),
                 this.progress,
                 this.controls,
             ]);
@@ -47,6 +55,14 @@
             } else {
                 setText(this.state, status.current ? "Stopping after the current task" : "Stopped");
             }
+            const schedule = status.schedule || {};
+            if (schedule.waiting && !status.current) setText(this.state, status.running ? "Waiting" : "Stopped");
+            let why = "";
+            if (schedule.waiting) why = `${schedule.reason} (server time, ${schedule.time_zone})`;
+            else if (schedule.run_anyway) why = "Running outside the run window (Run now anyway)";
+            setText(this.waiting, why);
+            this.waiting.hidden = !why;
+            this.runNowButton.hidden = !schedule.waiting;
             toggleClass(this.state, "ts-is-running", status.running);
             this.startButton.disabled = status.running;
             this.stopButton.disabled = !status.running;

@@ -28,7 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 
-from . import api_groups, api_peer, api_tasks, portable, views
+from . import api_groups, api_peer, api_schedule, api_tasks, portable, views
 from .api_auth import RestAccess, basic_auth
 from .api_faults import FAULT_RESPONSES, fault_answering
 from .api_groups import EnqueuedGroup
@@ -348,6 +348,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         )
 
     api_peer.add_routes(router, services)
+    api_schedule.add_routes(router, services, _queue_view)
     api_groups.add_routes(router, services)
     return router
 

@@ -13,9 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .api_schedule_schemas import WHEN_DESCRIPTION, ScheduleOut
+
 Number = Annotated[float, Field(allow_inf_nan=False)]  # JSON has no NaN; never store one
 
-QUEUE_FIELDS = ("checkpoint", "checkpoints", "priority", "name", "callback_url")
+QUEUE_FIELDS = ("checkpoint", "checkpoints", "priority", "name", "callback_url", "run_after")
 MAX_GROUP_CHECKPOINTS = 100
 PRIORITY_LIMIT = 1_000_000
 Status = Literal["pending", "running", "completed", "failed", "cancelled"]
@@ -67,6 +69,9 @@ class QueueFields(BaseModel):
         description="http(s) URL that receives a JSON POST when the task ends "
         "(completed, failed or cancelled). Default: the callback URL in Settings.",
         examples=["http://127.0.0.1:9000/hook"],
+    )
+    run_after: str | float | None = Field(
+        default=None, description="Not before this moment. " + WHEN_DESCRIPTION
     )
 
 
@@ -239,6 +244,9 @@ class TaskOut(BaseModel):
     group_id: str | None = Field(
         default=None, description="The group of tasks queued together with it (null: none)."
     )
+    run_after: float | None = Field(
+        default=None, description="Not before this moment (unix time); null: at its turn."
+    )
     bookmarked: bool
     callback_url: str | None
     callback_status: str | None = Field(description="Outcome of the last callback delivery.")
@@ -296,6 +304,9 @@ class QueueOut(BaseModel):
         default_factory=list,
         description="Other installed queue extensions that clash with this one (empty: none).",
     )
+    schedule: ScheduleOut | None = Field(
+        default=None, description="Run windows / start time, and why the queue waits."
+    )
 
 
 class TaskEdit(BaseModel):
@@ -319,6 +330,9 @@ class TaskEdit(BaseModel):
     name: str = Field(default=None, max_length=200)
     priority: int = Field(default=None, ge=-PRIORITY_LIMIT, le=PRIORITY_LIMIT)
     callback_url: str = Field(default=None, max_length=2000, description='"" = none.')
+    run_after: str | float | None = Field(
+        default=None, description="Not before this moment; null: at its turn. " + WHEN_DESCRIPTION
+    )
 
 
 class MoveRequest(BaseModel):

@@ -25,6 +25,7 @@ from .api_payload import (
 from .api_schemas import QUEUE_FIELDS, QueueFields
 from .callbacks import check_callback_url
 from .models import Task, TaskStateError, TaskStatus
+from .schedule import parse_when
 from .services import Services
 
 
@@ -57,6 +58,7 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
             ("override_settings", "sd_model_checkpoint"),
         )
     callback_url = _callback_url(extras.callback_url, services)
+    run_after = _run_after(extras.run_after, services)
     settings = services.settings()
     check_room(services.queue.counts()["pending"], len(checkpoints) or 1, settings.max_pending)
     limits = ImageLimits(max_pixels=settings.max_image_pixels, max_images=settings.max_images)
@@ -70,6 +72,7 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
             "priority": extras.priority,
             "callback_url": callback_url,
             "files": extracted.names,
+            "run_after": run_after,
         }
         contents = {name: data for name, (data, _ext) in extracted.files.items()}
         params = services.record_resources(params, None)
@@ -110,12 +113,24 @@ def edit(services: Services, task_id: str, edits: dict[str, Any]) -> Task:
         fields["checkpoint"] = resolve_checkpoint(edits["checkpoint"], catalog, ("checkpoint",))
     if "callback_url" in edits:
         fields["callback_url"] = _callback_url(edits["callback_url"], services)
+    if "run_after" in edits:
+        fields["run_after"] = _run_after(edits["run_after"], services)
     for key in ("name", "priority"):
         if key in edits:
             fields[key] = edits[key]
     if not fields and not generation:
         return task
     return services.queue.edit_task(task_id, generation=generation, **fields)
+
+
+def _run_after(value: Any, services: Services) -> float | None:
+    """A "not before" as unix time: ISO 8601 (no offset: server local time) or seconds."""
+    if value is None:
+        return None
+    try:
+        return parse_when(value, services.executor.schedule.zone)
+    except ValueError as error:
+        raise FieldError(("run_after",), str(error).partition(": ")[2]) from None
 
 
 def _callback_url(url: Any, services: Services) -> str | None:

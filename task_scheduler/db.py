@@ -141,6 +141,11 @@ PENDING = "INDEXED BY tasks_pending_order WHERE t.status = 'pending'"
 HISTORY = "INDEXED BY tasks_history WHERE t.status IN ('completed', 'failed', 'cancelled')"
 # Pending tasks the claim may take now (no "not before" ahead), in run order.
 READY = "INDEXED BY tasks_ready WHERE t.status = 'pending' AND t.held = 0"
+# The claim first releases the tasks whose "not before" came: only those rows are read.
+RELEASE_DUE = (
+    "UPDATE tasks INDEXED BY tasks_held SET held = 0 "
+    "WHERE status = 'pending' AND held = 1 AND run_after <= ?"
+)
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -339,10 +344,7 @@ class TaskStore(GuardedOpen):
 
     def release_due(self, conn: sqlite3.Connection, now: float) -> int:
         """Make tasks whose "not before" has come claimable (through tasks_held)."""
-        return conn.execute(
-            "UPDATE tasks SET held = 0 WHERE status = 'pending' AND held = 1 AND run_after <= ?",
-            (now,),
-        ).rowcount
+        return conn.execute(RELEASE_DUE, (now,)).rowcount
 
     def delete(self, conn: sqlite3.Connection, task_ids: Iterable[str]) -> list[str]:
         """Delete tasks; return the input file names no remaining task refers to."""

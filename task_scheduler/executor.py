@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from .host import CancelToken, Host, Progress, RunResult
 from .models import Task, TaskStateError, TaskStatus
 from .queue_manager import QueueManager
+from .run_schedule import RunSchedule
 from .store_faults import StoreFault, fault_of
 
 log = logging.getLogger("task_scheduler")
@@ -49,6 +50,10 @@ class TaskExecutor:
         self.session_done = 0  # tasks finished since the last start()
         self.tasks_finished = 0  # tasks finished by this worker, ever
         self._listening = False
+        self.schedule = RunSchedule(queue)  # run windows / scheduled start (run_schedule.py)
+        self._recheck_in: float | None = None  # when the schedule wants another look
+        if callable(getattr(host, "loaded_setup", None)):  # what affinity compares tasks with
+            queue.loaded_setup = host.loaded_setup
         # Set while a finished task's outcome waits for the store (see _finish); shutdown
         # sets the event to stop waiting.
         self.recording_fault: StoreFault | None = None
@@ -84,7 +89,18 @@ class TaskExecutor:
         """Stop after the current task: it finishes, then the worker idles."""
         with self._lock:
             self._accepting = False
+        self.schedule.end_run_anyway()
         self.queue.worker_state = "stopped"
+        self._wake.set()
+
+    def run_now(self) -> None:
+        """Run now anyway: start, and start tasks outside the run windows too (until the
+        next window opens, or Stop)."""
+        self.schedule.run_anyway()
+        self.start()
+
+    def wake(self) -> None:
+        """Look at the queue and the schedule again now (e.g. the clock moved)."""
         self._wake.set()
 
     @property
@@ -146,9 +162,9 @@ class TaskExecutor:
                 if self._shutting_down:
                     break
                 try:
-                    task = self.queue.claim_next() if self._accepting else None
+                    task = self._next_task()
                     if task is None:
-                        self._wake.wait()
+                        self._wake.wait(self._recheck_in)
                         continue
                     self._execute(task)
                     del task  # keep nothing of a finished task alive between tasks
@@ -164,6 +180,20 @@ class TaskExecutor:
             with self._lock:  # only now: a cancel must reach the task until it ends
                 self._listen(False)
         log.info("task scheduler worker stopped")
+
+    def _next_task(self) -> Task | None:
+        """Claim the next task if the worker takes tasks and the schedule lets one start; an
+        opening of the schedule (a window's start, the start moment) starts the worker."""
+        decision = self.schedule.decide()
+        self._recheck_in = decision.wake_in
+        if decision.start_worker and not self._accepting:
+            with self._lock:
+                self.session_done = 0
+                self._accepting = True
+            self.queue.worker_state = "running"
+        if not (self._accepting and decision.may_start_tasks):
+            return None
+        return self.queue.claim_next()
 
     def _listen(self, wanted: bool) -> None:
         """Subscribe to the queue's events or unsubscribe, at most once each (lock held)."""

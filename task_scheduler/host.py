@@ -119,3 +119,13 @@ class Host(Protocol):
         again once it holds the GPU, right before generating.
         """
         ...
+
+    def loaded_setup(self) -> str | None:
+        """What is loaded now, as affinity.setup_key text (checkpoint, VAE / text encoders,
+        diffusion dtype: `affinity.loaded_key`); None when nothing is loaded or it is unknown.
+
+        Called from any thread, often (every claim and every run order shown): keep it cheap.
+        Checkpoint affinity prefers tasks that need no model load; a host that cannot tell
+        returns None and the queue runs first in, first out.
+        """
+        ...

@@ -30,6 +30,7 @@ from .models import (
 )
 from .params import apply_edits
 from .process_liveness import claim_for_this_process, claim_is_alive
+from .queue_claim import ClaimVerbs
 from .queue_imports import ImportVerbs
 from .queue_outbox import OutboxVerbs
 from .queue_removal import RemovalVerbs
@@ -43,14 +44,25 @@ Listener = Callable[[str, str], None]  # (event, task_id)
 
 # What a caller may set when adding or editing a task (the rest is the queue's business).
 ADD_FIELDS = frozenset(
-    {"name", "priority", "checkpoint", "script_args", "callback_url", "warnings", "files"}
+    {
+        "name",
+        "priority",
+        "checkpoint",
+        "script_args",
+        "callback_url",
+        "warnings",
+        "files",
+        "run_after",
+    }
 )
-EDIT_FIELDS = frozenset({"name", "priority", "checkpoint", "params", "script_args", "callback_url"})
+EDIT_FIELDS = frozenset(
+    {"name", "priority", "checkpoint", "params", "script_args", "callback_url", "run_after"}
+)
 MOVES = ("top", "bottom", "up", "down")
 WORKER_STATE_KEY = "worker_state"
 
 
-class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
+class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, ClaimVerbs):
     """The task queue on one SQLite file. Thread-safe; several processes may share the file."""
 
     def __init__(
@@ -166,25 +178,12 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
         if unknown:
             raise ValueError(f"{sorted(unknown)[0]}: not a field a new task can be given")
         _check_priority(fields.get("priority", 0))
+        self.check_run_after(fields.get("run_after"))
         for name in fields.get("files", ()):
             check_file_name(name)
         return Task(task_type=task_type, params=params, **fields)
 
     # -- the worker's verbs ------------------------------------------------------------------
-
-    def claim_next(self) -> Task | None:
-        """Atomically take the next pending task and mark it running for this process."""
-        with self.store.transaction() as conn:
-            task = self.store.next_pending(conn)
-            if task is None:
-                return None
-            now = time.time()
-            self.store.update(
-                conn, task.id, {"status": "running", "started_at": now, "claimed_by": self.owner}
-            )
-        task.status, task.started_at = TaskStatus.RUNNING, now
-        self._notify("claimed", task.id)
-        return task
 
     def update_task_status(self, task_id: str, status: str, **fields: Any) -> Task:
         """Move a task to `status` (only along legal transitions) and set result fields."""
@@ -311,6 +310,7 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
             raise ValueError(f"{sorted(unknown)[0]}: not an editable task field")
         if "priority" in fields:
             _check_priority(fields["priority"])
+        self.check_run_after(fields.get("run_after"))
         with self.store.transaction() as conn:
             task = self._locked(conn, task_id)
             if task.status != TaskStatus.PENDING:
@@ -321,6 +321,8 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
                     fields.get("script_args", task.script_args),
                     generation,
                 )
+            if fields.get("priority", task.priority) != task.priority:
+                fields["placed_by_hand"] = True  # the user's order: affinity leaves it there
             self.store.update(conn, task_id, fields)
             task = self.store.get(task_id, conn)
         self._notify("updated", task_id)
@@ -332,7 +334,8 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
         with self.store.transaction() as conn:
             task = self._pending(conn, task_id, "reordered")
             position = self.store.max_position(conn) + 1
-            self.store.update(conn, task_id, {"priority": new_priority, "position": position})
+            fields = {"priority": new_priority, "position": position, "placed_by_hand": True}
+            self.store.update(conn, task_id, fields)
             task = self.store.get(task_id, conn)
         self._notify("updated", task_id)
         return task
@@ -350,7 +353,8 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs):
             task = self._pending(conn, task_id, "moved")
             place = target_place(self.store, conn, task, to, before)
             if place is not None:
-                self.store.update(conn, task_id, {"priority": place[0], "position": place[1]})
+                fields = {"priority": place[0], "position": place[1], "placed_by_hand": True}
+                self.store.update(conn, task_id, fields)
             task = self.store.get(task_id, conn)
         self._notify("updated", task_id)
         return task

@@ -27,6 +27,7 @@ def place_new(store: TaskStore, conn: sqlite3.Connection, task: Task, front: boo
     head = neighbour(conn, None, before=False) if front else None
     if head is not None:
         task.priority, task.position = head[1], head[2] - 1
+        task.placed_by_hand = True  # queued first: runs next, whatever affinity prefers
     else:
         task.position = store.max_position(conn) + 1
 

@@ -5,17 +5,20 @@ A base of QueueManager (queue_manager.py), kept apart so the queue's rules read 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from .db import HISTORY, PENDING, TaskStore
 from .models import TERMINAL_STATUSES, Task, TaskNotFoundError, TaskPage, TaskStatus
+
+RUN_ORDER = "run order"  # the pending group's order: the claim's rule, not an SQL ORDER BY
 
 
 class TaskReads:
     """Reading the queue; needs only `self.store`."""
 
     store: TaskStore
+    run_order: Callable[..., list[str]]  # queue_claim.ClaimVerbs
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -46,19 +49,30 @@ class TaskReads:
         return task
 
     def get_pending_tasks(self, limit: int = -1, offset: int = 0) -> list[Task]:
-        """Pending tasks in the order they will run."""
-        return self.store.select(PENDING, (), "t.priority, t.position", limit, offset)
+        """Pending tasks in the order they will run (the claim's rule: queue_claim.py)."""
+        with self.snapshot():
+            count = None if limit < 0 else offset + limit
+            return self._tasks_in_order(self.run_order(count=count)[offset:])
 
     def position(self, task_id: str) -> int | None:
         """1-based place of a pending task in the run order; None when it is not pending."""
-        task = self.store.get(task_id)
-        if task is None or task.status != TaskStatus.PENDING:
-            return None
-        ahead = self.store.count(
-            f"{PENDING} AND (t.priority, t.position) < (?, ?)",
-            (task.priority, task.position),
-        )
-        return ahead + 1
+        with self.snapshot():
+            task = self.store.get(task_id)
+            if task is None or task.status != TaskStatus.PENDING:
+                return None
+            order = self.run_order(until=task_id)
+        return order.index(task_id) + 1 if order and order[-1] == task_id else None
+
+    def _tasks_in_order(self, ids: list[str]) -> list[Task]:
+        """The tasks with these ids, in this order (those still there)."""
+        found: dict[str, Task] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            found.update(
+                (t.id, t) for t in self.store.select(f"t.id IN ({marks})", chunk, "1", -1, 0)
+            )
+        return [found[i] for i in ids if i in found]
 
     def counts(self) -> dict[str, int]:
         return self.store.counts_by_status()
@@ -87,7 +101,7 @@ class TaskReads:
         if TaskStatus.RUNNING in wanted:
             groups.append(("t.status = 'running'", "t.started_at"))
         if TaskStatus.PENDING in wanted:
-            groups.append((PENDING, "t.priority, t.position"))
+            groups.append((PENDING, RUN_ORDER))
         finished = [s.value for s in wanted if s in TERMINAL_STATUSES]
         if finished:
             marks = ", ".join(f"'{s}'" for s in finished)
@@ -101,10 +115,21 @@ class TaskReads:
                 size = self.store.count(where, search_args)
                 start = max(0, offset - total)
                 room = limit - len(tasks)
-                if room > 0 and start < size:
+                if room > 0 and start < size and order == RUN_ORDER:
+                    tasks += self._pending_page(where, search_args, room, start)
+                elif room > 0 and start < size:
                     tasks += self.store.select(where, search_args, order, room, start)
                 total += size
         return TaskPage(tasks=tasks, total=total, limit=limit, offset=offset)
+
+    def _pending_page(self, where: str, args: list, limit: int, offset: int) -> list[Task]:
+        """Pending tasks matching `where`, in run order (a search: over the whole order)."""
+        if where == PENDING:
+            return self._tasks_in_order(self.run_order(count=offset + limit)[offset:])
+        rows = self.store.conn.execute(f"SELECT t.id FROM tasks t {where}", args)
+        wanted = {task_id for (task_id,) in rows}
+        ids = [i for i in self.run_order() if i in wanted]
+        return self._tasks_in_order(ids[offset : offset + limit])
 
     def recent_run_seconds(self, limit: int = 10) -> list[float]:
         """How long the last `limit` completed tasks ran, newest first (no history count)."""

@@ -63,6 +63,7 @@ def _task_view(
         "error": task.error,
         "warnings": _items(task.warnings, str),
         "retried_from": task.retried_from,
+        "run_after": task.run_after,
         "bookmarked": task.bookmarked,
         "callback_url": task.callback_url,
         "callback_status": task.callback_status,
@@ -103,6 +104,7 @@ def _broken_view(task: Task, problem: str) -> dict[str, Any]:
         "error": None,
         "warnings": [],
         "retried_from": None,
+        "run_after": task.run_after if isinstance(task.run_after, int | float) else None,
         "bookmarked": bool(task.bookmarked),
         "callback_url": None,
         "callback_status": None,
@@ -151,6 +153,7 @@ def queue_view(
     return {
         "worker": queue.worker_state,
         "worker_alive": executor.is_alive,
+        "schedule": schedule_view(executor),
         "running": running_view(queue, executor, base_url),
         "counts": counts,
         "pending": {
@@ -163,6 +166,11 @@ def queue_view(
             "offset": offset,
         },
     }
+
+
+def schedule_view(executor: TaskExecutor) -> dict[str, Any]:
+    """The run windows / start time and why the queue waits (ScheduleOut)."""
+    return executor.schedule.status(executor.is_running)
 
 
 def running_view(
@@ -211,5 +219,5 @@ def run_order_places(queue: QueueManager, tasks: list[Task], consecutive: bool) 
         places = {task.id: queue.position(task.id) for task in pending}
         return {task_id: place for task_id, place in places.items() if place is not None}
     wanted = {task.id for task in pending}  # scattered (a search): one pass over the run order
-    order = queue.store.pending_order()
-    return {row[0]: index + 1 for index, row in enumerate(order) if row[0] in wanted}
+    order = queue.run_order()
+    return {task_id: index + 1 for index, task_id in enumerate(order) if task_id in wanted}

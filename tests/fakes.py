@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import Callable
 
+from task_scheduler import affinity
 from task_scheduler import params as task_params
 from task_scheduler.host import CancelToken, Progress, ProgressCallback, RunResult
 from task_scheduler.models import Task
@@ -45,6 +46,8 @@ class FakeHost:
     - ``interrupt()``: Forge's own Interrupt button; like Forge's ``state.begin``, a starting
       run forgets an earlier press. Only the task's cancel token survives that.
     - ``generations``: ids of the tasks whose generation started; ``steps_run``: steps taken.
+    - ``loaded``: what is "loaded" (affinity.setup_key text, None at first); a generation whose
+      task needs another setup "loads" it: ``loads`` counts those, ``load_log`` names them.
     """
 
     def __init__(
@@ -64,6 +67,12 @@ class FakeHost:
         self.started = threading.Event()
         self.pauses: dict[str, Pause] = {}
         self._interrupt = threading.Event()
+        self.loaded: str | None = None
+        self.loads = 0
+        self.load_log: list[str] = []
+
+    def loaded_setup(self) -> str | None:
+        return self.loaded
 
     def pause_at(self, point: str) -> Pause:
         pause = self.pauses[point] = Pause()
@@ -86,6 +95,12 @@ class FakeHost:
 
     def _generate(self, task: Task, on_progress: ProgressCallback) -> RunResult:
         self.generations.append(task.id)
+        wanted = affinity.after_running(
+            self.loaded, affinity.setup_key(task.checkpoint, task.params)
+        )
+        if wanted != self.loaded:  # like Forge: the model loads when the generation starts
+            self.loaded, self.loads = wanted, self.loads + 1
+            self.load_log.append(task.checkpoint)
         self.steps_run[task.id] = 0
         self._at("generating")
         if self.gate is not None:

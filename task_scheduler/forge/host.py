@@ -22,7 +22,7 @@ from typing import Any
 from ..files import FileStore
 from ..host import CancelToken, Progress, ProgressCallback, RunResult
 from ..models import Task
-from . import sample_saving, top_bar
+from . import loaded_model, sample_saving, top_bar
 from .main_thread_call import call_on_main_thread
 from .outcome import ReplayOutcome
 from .resource_lists import check_task
@@ -94,6 +94,10 @@ class ForgeHost:
             interrupted=interrupted,
         )
 
+    def loaded_setup(self) -> str | None:
+        """What Forge has in memory (checkpoint, VAE / text encoders, dtype): loaded_model.py."""
+        return loaded_model.loaded_setup()
+
     # -- on Forge's main thread ----------------------------------------------------------------
 
     def _replay(self, task: Task, forge_id: str) -> ReplayOutcome:
@@ -106,6 +110,7 @@ class ForgeHost:
             with sample_saving.force_saving(always_save):
                 return self._run_replay(task, forge_id, upload_dir)
         finally:
+            loaded_model.remember()  # before the user's top bar comes back (affinity)
             top_bar.restore(switch)
             shutil.rmtree(upload_dir, ignore_errors=True)
 

@@ -117,6 +117,11 @@ def _start(services: Services, _request: dict) -> str:
     return "Queue started."
 
 
+def _run_now(services: Services, _request: dict) -> str:
+    services.executor.run_now()
+    return "Running now, outside the schedule, until the next run window or Stop."
+
+
 def _stop(services: Services, _request: dict) -> str:
     services.executor.stop()
     if services.executor.current() is not None:
@@ -199,6 +204,7 @@ def _edit(services: Services, request: dict) -> str:
 
 _ACTIONS: dict[str, Callable[[Services, dict], Any]] = {
     "start": _start,
+    "run_now": _run_now,
     "stop": _stop,
     "cancel": _cancel,
     "move": _move,

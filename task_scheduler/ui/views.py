@@ -12,6 +12,7 @@ from typing import Any
 from .. import params as task_params
 from ..conflicts import conflicts_of
 from ..models import Task, TaskStatus
+from ..schedule import local_text
 from ..services import Services
 from ..views import run_order_places
 
@@ -88,6 +89,7 @@ def status(services: Services) -> dict[str, Any]:
             "history_days": settings.history_days,
         },
         "conflicts": conflicts_of(services),  # other queue extensions: a banner atop the tab
+        "schedule": executor.schedule.status(executor.is_running),  # why it waits, if it does
     }
 
 
@@ -207,6 +209,8 @@ def _row(task: Task, place: int | None) -> dict[str, Any]:
         "warnings": len(_items(task.warnings, str)),
         "bookmarked": task.bookmarked,
         "group_id": task.group_id if isinstance(task.group_id, str) else None,
+        "run_after": task.run_after,
+        "run_after_text": local_text(task.run_after),  # "not before", server local time
         "problem": None,
     }
 
@@ -231,6 +235,8 @@ def _broken_row(task: Task, place: int | None, problem: str) -> dict[str, Any]:
         "warnings": 0,
         "bookmarked": bool(task.bookmarked),
         "group_id": task.group_id if isinstance(task.group_id, str) else None,
+        "run_after": None,
+        "run_after_text": "",
         "problem": problem,
     }
 

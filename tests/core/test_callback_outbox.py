@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -262,13 +263,18 @@ def test_an_event_and_the_start_up_pick_up_owe_a_callback_once(tmp_path, receive
 
 def test_a_file_of_the_first_schema_gains_the_outbox_and_keeps_its_tasks(tmp_path):
     db_path = tmp_path / "tasks.sqlite3"
-    first = QueueManager(db_path)  # made a file of the first released schema below
-    task = first.add_task("txt2img", api_params("kept"))
-    first.store.conn.execute("DROP TABLE callback_outbox")
-    first.store.conn.execute("PRAGMA user_version = 1")
+    first = sqlite3.connect(db_path)  # a file of the first released schema
+    db_module._run_script(first, db_module.SCHEMA_V1)
+    first.execute(
+        "INSERT INTO tasks (id, task_type, status, position, params, created_at) "
+        "VALUES ('t1', 'txt2img', 'pending', 1, ?, 0)",
+        (json.dumps(api_params("kept")),),
+    )
+    first.execute("PRAGMA user_version = 1")
+    first.commit()
     first.close()
     again = QueueManager(db_path)
-    assert again.store.schema_version() == db_module.SCHEMA_VERSION == 2
-    assert again.get_task(task.id).params["payload"]["prompt"] == "kept"
+    assert again.store.schema_version() == db_module.SCHEMA_VERSION >= 2
+    assert again.get_task("t1").params["payload"]["prompt"] == "kept"
     assert again.owed_callbacks() == []
     again.close()

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from task_scheduler import db as db_module
+from task_scheduler import run_plan
 from task_scheduler.db import HISTORY, PENDING, TaskStore
 from task_scheduler.models import SchemaVersionError, TaskStatus
 from task_scheduler.queue_manager import QueueManager
@@ -129,6 +130,19 @@ def test_the_claim_query_reads_the_pending_index_not_history(queue):
     plan = _plan(queue, f"{db_module._SELECT} {PENDING} ORDER BY t.priority, t.position LIMIT 1")
     assert "USING INDEX tasks_pending_order" in plan
     assert "TEMP B-TREE" not in plan
+
+
+def test_the_claim_reads_a_bounded_window_of_the_ready_index_without_sorting(queue):
+    sql = run_plan._READY.replace("LIMIT ?", "LIMIT 32")
+    plan = _plan(queue, sql)
+    assert "USING INDEX tasks_ready" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_the_claim_releases_tasks_for_later_through_their_index(queue):
+    plan = _plan(queue, db_module.RELEASE_DUE.replace("?", "5"))
+    assert "USING INDEX tasks_held (run_after<?)" in plan
+    assert "SCAN" not in plan
 
 
 def test_the_history_listing_reads_its_index_without_sorting(queue):
