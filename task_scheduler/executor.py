@@ -54,8 +54,8 @@ class TaskExecutor:
         self._recheck_in: float | None = None  # when the schedule wants another look
         if callable(getattr(host, "loaded_setup", None)):  # what affinity compares tasks with
             queue.loaded_setup = host.loaded_setup
-        # Set while a finished task's outcome waits for the store (see _finish); shutdown
-        # sets the event to stop waiting.
+        # Set while a finished task's outcome waits for the store (see _finish); an
+        # interrupting shutdown sets the event to stop waiting.
         self.recording_fault: StoreFault | None = None
         self._reported_fault: str | None = None  # the store fault the loop last logged
         self._wait_to_record = threading.Event()
@@ -132,7 +132,8 @@ class TaskExecutor:
         if interrupt and token is not None:
             token.cancel()
         self._wake.set()
-        self._wait_to_record.set()
+        if interrupt:
+            self._wait_to_record.set()
         if thread is None:
             return True
         thread.join(timeout)
@@ -253,8 +254,9 @@ class TaskExecutor:
         while not self._record(task_id, status, fields):
             # The store cannot take it now (a full disk, a read-only folder, a lock held by
             # another program): the outcome is kept and written once it can, so nothing is
-            # lost; a shutdown meanwhile leaves the task to start-up recovery (failed).
-            if self._wait_to_record.wait(RECORD_RETRY_SECONDS) or self._shutting_down:
+            # lost (a Reload UI waits for it); only an interrupting shutdown (Forge exiting)
+            # gives up, leaving the task to start-up recovery (failed).
+            if self._wait_to_record.wait(RECORD_RETRY_SECONDS):
                 log.error("task %s: shutting down before its outcome could be recorded", task_id)
                 return
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .affinity import Rules
 from .executor import TaskExecutor
 from .files import FileStore
 from .queue_manager import QueueManager
@@ -42,6 +43,18 @@ class Settings:
     # Forge's own "Forbid URLs to local resources" (Settings -> API, api_forbid_local_requests,
     # default on): while on, callback URLs may not reach loopback, private or link-local hosts.
     forbid_local_requests: bool = True
+    # Checkpoint affinity (affinity.py): prefer tasks that need no model load, within bounds.
+    group_by_checkpoint: bool = True
+    affinity_max_passed_over: int = 8  # then the task runs next regardless
+    affinity_max_wait_minutes: int = 30  # from the first time it was passed over
+
+    @property
+    def affinity_rules(self) -> Rules:
+        return Rules(
+            enabled=self.group_by_checkpoint,
+            max_passed_over=self.affinity_max_passed_over,
+            max_wait_seconds=self.affinity_max_wait_minutes * 60.0,
+        )
 
     @property
     def max_body_bytes(self) -> int:
@@ -89,3 +102,7 @@ class Services:
     # named), for the check before it runs (task_scheduler/resources.py); given params and
     # script_args, returns params.
     record_resources: Callable[[dict[str, Any], Any], dict[str, Any]] = lambda params, _args: params
+
+    def __post_init__(self) -> None:
+        # The claim and every run order shown read the setting when they run.
+        self.queue.affinity_rules = lambda: self.settings().affinity_rules

@@ -54,9 +54,23 @@ FIELDS: dict[str, tuple[Any, str]] = {
         10_000,
         "Most pending tasks; API enqueues and imports beyond it are refused (429)",
     ),
+    "group_by_checkpoint": (
+        True,
+        "Group tasks by checkpoint: among tasks of the same priority still in arrival order, "
+        "run those on the loaded checkpoint (and VAE / text encoders) first",
+    ),
+    "affinity_max_passed_over": (
+        8,
+        "Grouping by checkpoint: a task passed over this many times runs next",
+    ),
+    "affinity_max_wait_minutes": (
+        30,
+        "Grouping by checkpoint: a task passed over for this many minutes runs next",
+    ),
 }
 # Limits never go below these, whatever config.json says: a zero limit would refuse everything.
 _LIMIT_MINIMUMS = {"max_body_mb": 1, "max_image_megapixels": 1, "max_images": 1, "max_pending": 1}
+_LIMIT_MINIMUMS |= {"affinity_max_passed_over": 0, "affinity_max_wait_minutes": 0}
 
 
 def option_key(field: str) -> str:
@@ -109,6 +123,7 @@ def settings_from_options(option: Callable[[str, Any], Any], data_folder: str) -
         callback_hosts=str(values["callback_hosts"] or ""),
         confirm_delete=bool(values["confirm_delete"]),
         always_save_images=bool(values["always_save_images"]),
+        group_by_checkpoint=bool(values["group_by_checkpoint"]),
         data_dir=data_folder,
         # Forge's own option (not ours): callbacks honour it as sdapi's image URLs do.
         forbid_local_requests=bool(option("api_forbid_local_requests", True)),

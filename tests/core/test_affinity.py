@@ -144,3 +144,23 @@ def test_vae_and_text_encoders_are_part_of_the_setup():
     assert not affinity.matches(key, affinity.loaded_key("flux.safetensors", [], "Automatic"))
     assert affinity.matches("", affinity.loaded_key("x.safetensors", [], None))  # any will do
     assert not affinity.matches(key, None)  # nothing known loaded: no preference
+
+
+def test_the_settings_reach_the_claim(queue, tmp_path):
+    from task_scheduler.files import FileStore
+    from task_scheduler.forge.settings import settings_from_options
+    from task_scheduler.services import Services
+
+    config = {
+        "task_scheduler_group_by_checkpoint": False,
+        "task_scheduler_affinity_max_passed_over": "3",
+        "task_scheduler_affinity_max_wait_minutes": -5,
+    }
+    settings = settings_from_options(lambda key, default: config.get(key, default), "/data")
+    assert settings.affinity_rules == Rules(enabled=False, max_passed_over=3, max_wait_seconds=0)
+    defaults = settings_from_options(lambda _key, default: default, "/data").affinity_rules
+    assert defaults == Rules(enabled=True, max_passed_over=8, max_wait_seconds=1800)
+    Services(queue, TaskExecutor(queue, FakeHost()), FileStore(tmp_path), lambda: settings)
+    ids = _alternating(queue, 4)
+    queue.loaded_setup = lambda: affinity.loaded_key("B.safetensors", [], None)
+    assert [t.id for t in queue.get_pending_tasks()] == ids  # grouping off: arrival order
