@@ -31,6 +31,7 @@ from .models import (
 from .params import apply_edits
 from .process_liveness import claim_for_this_process, claim_is_alive
 from .queue_claim import ClaimVerbs
+from .queue_groups import GroupVerbs
 from .queue_imports import ImportVerbs
 from .queue_outbox import OutboxVerbs
 from .queue_removal import RemovalVerbs
@@ -52,6 +53,7 @@ ADD_FIELDS = frozenset(
         "callback_url",
         "warnings",
         "files",
+        "group_id",
         "run_after",
     }
 )
@@ -62,7 +64,7 @@ MOVES = ("top", "bottom", "up", "down")
 WORKER_STATE_KEY = "worker_state"
 
 
-class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, ClaimVerbs):
+class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs, ClaimVerbs):
     """The task queue on one SQLite file. Thread-safe; several processes may share the file."""
 
     def __init__(
@@ -292,6 +294,7 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, ClaimVerbs
             warnings=[],
             files=old.files,
             retried_from=old.id,
+            group_id=old.group_id,
         )
         place_new(self.store, conn, task, front=False)
         self.store.insert(conn, task)
