@@ -47,18 +47,18 @@ def plan(
     `loaded`: what the next claim will find loaded. Call inside a snapshot when other reads
     must agree with it.
     """
+    held = [affinity.candidate(r) for r in conn.execute(_HELD)]
+    due = [t for t in held if t.run_after is not None and t.run_after <= now]
     limit = -1
     if count is not None:
         limit = count + rules.window
     elif until is not None:
         ahead = _ready_ahead(conn, until)
         if ahead is not None:
-            limit = ahead + rules.max_passed_over + rules.window + 1
+            limit = ahead + len(due) + rules.max_passed_over + rules.window + 1
     ready_rows = conn.execute(_READY, (limit,)).fetchall()
     truncated = limit >= 0 and len(ready_rows) >= limit
-    held = [affinity.candidate(r) for r in conn.execute(_HELD)]
     ready = [affinity.candidate(r) for r in ready_rows]
-    due = [t for t in held if t.run_after is not None and t.run_after <= now]
     if due:  # "not before" came, not yet released by a claim: ready as well
         ready = sorted([*ready, *due], key=lambda t: (t.priority, t.position))
     later = [] if truncated else [t for t in held if t not in due]

@@ -7,8 +7,11 @@ README "Run order", written here independently of task_scheduler/affinity.py:
   WINDOW), the first one passed over MAX_PASSED times or first passed over MAX_WAIT ago runs;
 - else the first one whose checkpoint is loaded (or that names none); else the head;
 - the tasks ahead of the one that runs count one more pass.
-After every step, the order the queue shows (pending list and positions) must be the order the
-model's claims would follow, and each claim must take the model's choice. A fake clock.
+Tasks for later (run_after) are candidates only once their time came; the order shown puts
+them after every task ready before them (the clock jumping to their time when nothing else is
+left). After every step, the order the queue shows (pending list and positions) must be the
+order the model's claims would follow, and each claim must take the model's choice. A fake
+clock.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class AffinityModel(QueueModel):
         self.by_hand: set[str] = set()
         self.passed: dict[str, int] = {}
         self.since: dict[str, float] = {}
+        self.after: dict[str, float] = {}  # run_after of tasks for later
 
     # -- the reference rule ----------------------------------------------------------------
 
@@ -61,15 +65,25 @@ class AffinityModel(QueueModel):
                 return i
         return 0
 
-    def _claims(self, order, loaded, passed, since, steps):
-        """What `steps` claims take, in turn; updates the given state as they would."""
-        taken = []
-        for _ in range(steps):
-            index = self._choose(order, loaded, passed, since)
-            for task_id, _ in order[:index]:
+    def _claims(self, order, loaded, passed, since, steps, jump=True):
+        """What `steps` claims take, in turn; updates the given state as they would. With
+        `jump`, the clock moves to the next task for later when nothing else is ready."""
+        taken, now = [], self.now
+        while len(taken) < steps and order:
+            ready = [e for e in order if self.after.get(e[0], now) <= now]
+            if not ready:
+                if not jump:
+                    break
+                now = min(self.after[task_id] for task_id, _ in order)
+                continue
+            saved, self.now = self.now, now
+            index = self._choose(ready, loaded, passed, since)
+            self.now = saved
+            for task_id, _ in ready[:index]:
                 passed[task_id] = passed.get(task_id, 0) + 1
-                since.setdefault(task_id, self.now)
-            task_id = order.pop(index)[0]
+                since.setdefault(task_id, now)
+            task_id = ready[index][0]
+            order.remove(ready[index])
             loaded = self.checkpoint[task_id] or loaded
             taken.append(task_id)
         return taken, loaded
@@ -86,6 +100,16 @@ class AffinityModel(QueueModel):
 
     def add(self, priority):  # the base rule, for tasks on no checkpoint
         self.add_on(priority, "")
+
+    @rule(priority=priorities, checkpoint=checkpoints, minutes=st.integers(-5, 30))
+    def add_for_later(self, priority, checkpoint, minutes):
+        run_after = self.now + minutes * 60
+        task = self.queue.add_task(
+            "txt2img", api_params(), priority=priority, checkpoint=checkpoint, run_after=run_after
+        )
+        self.checkpoint[task.id] = checkpoint
+        self.after[task.id] = run_after
+        self._insert_by_priority(task.id, priority)
 
     @precondition(lambda self: self.model)
     @rule(pick=st.integers(min_value=0), where=st.sampled_from(["top", "bottom", "up", "down"]))
@@ -119,8 +143,12 @@ class AffinityModel(QueueModel):
         if not self.model:
             assert task is None
             return
-        (expected,), self.loaded = self._claims(self.model, self.loaded, self.passed, self.since, 1)
-        assert task.id == expected
+        taken, self.loaded = self._claims(
+            self.model, self.loaded, self.passed, self.since, 1, jump=False
+        )
+        assert (task.id if task else None) == (taken[0] if taken else None)
+        if task is None:
+            return
         self.queue.update_task_status(task.id, "completed")  # as the worker would
 
     @invariant()
