@@ -71,14 +71,22 @@ def fault_of(error: BaseException, db_path: str) -> StoreFault | None:
     if isinstance(error, sqlite3.DatabaseError):
         text = str(error).lower()
         kind = next((k for fragment, k in _SQLITE_MESSAGES if fragment in text), None)
-    elif isinstance(error, OSError):
+    folder = os.path.dirname(os.path.abspath(db_path))
+    if isinstance(error, OSError):
+        named = error.filename
+        if isinstance(named, str | os.PathLike) and not _inside(os.fspath(named), folder):
+            return None  # another file (e.g. another extension's database): not our store
         kind = _OS_ERRNOS.get(error.errno or 0)
     if kind is None:
         return None
-    folder = os.path.dirname(os.path.abspath(db_path))
     if kind in (UNREADABLE, READ_ONLY) and not _writable(folder):
         kind = READ_ONLY  # SQLite cannot create its -shm / -wal files there
     return StoreFault(kind, describe(kind, db_path, folder, error), db_path)
+
+
+def _inside(path: str, folder: str) -> bool:
+    path = os.path.abspath(str(path))
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _writable(folder: str) -> bool:
