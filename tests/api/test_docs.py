@@ -13,7 +13,8 @@ def test_every_operation_has_a_summary_responses_and_the_tag(app_api):
         if path.startswith(BASE)
         for method, operation in methods.items()
     ]
-    assert len(operations) == 22  # 16 + GET/POST /import/peer + 4 on /groups/{group_id}
+    # 16 + GET/POST /import/peer + 4 on /groups/{group_id} + GET/PUT /schedule, POST /run-now
+    assert len(operations) == 25
     for path, method, operation in operations:
         assert operation.get("summary"), (method, path)
         assert operation["tags"] == ["Task Scheduler"], (method, path)
