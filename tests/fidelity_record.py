@@ -7,9 +7,10 @@ Forge (FORGE_DIR set), each marked test's outcome is merged into `tests/forge_en
 file into README.md. Without FORGE_DIR nothing is written, so a CI run without Forge never
 overwrites what a real run proved.
 
-Outcomes: "identical" (passed), "differs" (the test failed), "error" (set-up or tear-down
-failed), "not repeatable" (xfail: Forge itself gives different results; the reason is kept),
-"skipped" (with the reason). A test may add a short note with the `fidelity_note` fixture.
+Outcomes: "identical" (passed), "differs" (a comparison failed), "error" (anything else
+failed: set-up, a time-out, a crash), "not repeatable" (xfail: Forge itself gives different
+results; the reason is kept), "skipped" (with the reason). A test may add a short note with
+the `fidelity_note` fixture.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 )
 
 
-def _outcome(report: pytest.TestReport) -> tuple[str, str]:
+def _outcome(report: pytest.TestReport, assertion: bool) -> tuple[str, str]:
     if hasattr(report, "wasxfail"):
         if report.skipped:
             return "not repeatable", report.wasxfail
@@ -79,7 +80,9 @@ def _outcome(report: pytest.TestReport) -> tuple[str, str]:
     if report.failed:
         message = getattr(report.longrepr, "reprcrash", None)
         detail = " ".join(message.message.split()) if message else ""
-        return ("differs" if report.when == "call" else "error"), detail[:300]
+        # Only a failed comparison is a difference; a time-out or a crash proves nothing.
+        differs = report.when == "call" and assertion
+        return ("differs" if differs else "error"), detail[:300]
     return "identical", ""
 
 
@@ -94,7 +97,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     decisive = report.when == "call" or report.failed or report.skipped
     if not decisive:
         return
-    result, detail = _outcome(report)
+    assertion = call.excinfo is not None and call.excinfo.errisinstance(AssertionError)
+    result, detail = _outcome(report, assertion)
     notes = item.stash.get(NOTE_KEY, [])
     records = [
         {

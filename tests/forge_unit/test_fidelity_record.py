@@ -28,6 +28,10 @@ def test_same(fidelity_note):
 def test_other():
     assert 1 == 2, "pixels differ"
 
+@pytest.mark.fidelity("PAG", "txt2img")
+def test_timed_out():
+    raise TimeoutError("Generate never became clickable")
+
 @pytest.mark.fidelity("SAG", "img2img")
 def test_skipped():
     pytest.skip("needs an asset")
@@ -86,6 +90,7 @@ def test_each_marked_test_records_its_outcome_per_extension_and_mode(first_run):
     assert outcomes(record_of(first_run)) == {
         ("FreeU", "txt2img"): ("identical", "changes the image by 3.0/255"),
         ("FreeU", "api"): ("differs", "AssertionError: pixels differ assert 1 == 2"),
+        ("PAG", "txt2img"): ("error", "TimeoutError: Generate never became clickable"),
         ("SAG", "img2img"): ("skipped", "needs an asset"),
         ("SAG", "txt2img"): ("not repeatable", "two Generate clicks differ too"),
         ("X/Y/Z plot", "txt2img"): ("identical", ""),
@@ -106,7 +111,7 @@ def test_a_later_run_replaces_only_the_tests_it_ran(first_run, tmp_path):
     found = outcomes(record_of(tmp_path))
     assert found[("FreeU", "api")] == ("identical", "")
     assert found[("FreeU", "txt2img")][0] == "identical"  # kept from the first run
-    assert len(found) == 6
+    assert len(found) == 7
 
 
 def test_an_unknown_mode_is_a_usage_error_and_nothing_runs(tmp_path):
@@ -127,11 +132,14 @@ def test_table_shows_the_worst_outcome_per_cell_and_not_tested_gaps(first_run):
         "| **differs** (AssertionError: pixels differ assert 1 == 2) |"
     )
     assert lines[3].startswith(
+        "| PAG | **error** (TimeoutError: Generate never became clickable) | not tested "
+    )
+    assert lines[4].startswith(
         "| SAG | Forge not repeatable (two Generate clicks differ too) | skipped (needs an asset)"
         " | not tested |"
     )
-    assert lines[4].startswith("| X/Y/Z plot | identical | not tested | identical |")
-    assert "`test_two_modes`" in lines[4]
+    assert lines[5].startswith("| X/Y/Z plot | identical | not tested | identical |")
+    assert "`test_two_modes`" in lines[5]
 
 
 def test_table_replaces_only_the_text_between_the_readme_markers(first_run, tmp_path):
