@@ -52,12 +52,15 @@ class FieldError(ValueError):
 # -- JSON sanity -------------------------------------------------------------------------------
 
 
-def check_json(value: Any, loc: Loc = (), *, allow_file_refs: bool = False) -> None:
+def check_json(
+    value: Any, loc: Loc = (), *, allow_file_refs: bool = False, max_text: int | None = None
+) -> None:
     """Raise FieldError for what JSON decoding lets through but storage or replies cannot hold.
 
     Rejects non-finite numbers, strings that are not valid Unicode (lone surrogates), nesting
-    deeper than MAX_DEPTH, and (unless `allow_file_refs`, for imports) our reserved FILE_REF
-    key: a client must not forge references.
+    deeper than MAX_DEPTH, strings longer than `max_text` characters (if given), and (unless
+    `allow_file_refs`, for imports) our reserved FILE_REF key: a client must not forge
+    references.
     """
     stack: list[tuple[Any, Loc]] = [(value, loc)]
     while stack:
@@ -67,10 +70,10 @@ def check_json(value: Any, loc: Loc = (), *, allow_file_refs: bool = False) -> N
         if isinstance(item, float) and not math.isfinite(item):
             raise FieldError(where, "must be a finite number")
         if isinstance(item, str):
-            _check_text(item, where)
+            _check_text(item, where, max_text)
         elif isinstance(item, dict):
             for key, child in item.items():
-                _check_text(str(key), (*where, str(key)))
+                _check_text(str(key), (*where, str(key)), max_text)
                 if key == FILE_REF and not allow_file_refs:
                     raise FieldError((*where, key), "is a reserved key")
                 stack.append((child, (*where, str(key))))
@@ -78,7 +81,9 @@ def check_json(value: Any, loc: Loc = (), *, allow_file_refs: bool = False) -> N
             stack.extend((child, (*where, index)) for index, child in enumerate(item))
 
 
-def _check_text(text: str, loc: Loc) -> None:
+def _check_text(text: str, loc: Loc, max_text: int | None = None) -> None:
+    if max_text is not None and len(text) > max_text:
+        raise FieldError(loc, f"is {len(text):,} characters long; at most {max_text:,} are taken")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

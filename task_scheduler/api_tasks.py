@@ -134,8 +134,10 @@ def _run_after(value: Any, services: Services) -> float | None:
 
 
 def _callback_url(url: Any, services: Services) -> str | None:
-    """Checked as a URL; a clearly local one refused while Forge forbids local requests."""
+    """Checked as a URL; a clearly local one refused while Forge forbids local requests, one to
+    a host off the callback host allow-list refused while that is set."""
     try:
-        return check_callback_url(url, services.settings().forbid_local_requests)
+        settings = services.settings()
+        return check_callback_url(url, settings.forbid_local_requests, settings.callback_hosts)
     except ValueError as error:
         raise FieldError(("callback_url",), str(error).partition(": ")[2]) from None

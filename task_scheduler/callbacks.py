@@ -13,6 +13,10 @@ sender also owes the callbacks of finished tasks that have no outcome and no out
 Delivery is therefore at least once; every POST carries `Idempotency-Key: <task id>:<event>`
 so a receiver can drop a duplicate.
 
+Allowed hosts: with the callback host allow-list set (Settings.callback_hosts,
+callback_hosts.py), a URL to another host is refused when queued and is never contacted
+(checked again before each attempt: the list may have changed since).
+
 Local targets: while Forge's `api_forbid_local_requests` is on (Settings.forbid_local_requests),
 a URL naming a local address is refused when queued (`check_callback_url`), and at delivery
 the host is resolved, every address checked, and the POST sent to the checked address (no
@@ -35,6 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from . import pinned_post
+from .callback_hosts import SETTING_LABEL, HostNotAllowedError, check_allowed, is_allowed
 from .models import Task
 from .queue_manager import QueueManager
 from .queue_outbox import OwedCallback
@@ -50,18 +55,22 @@ _FINISHED = ("completed", "failed", "cancelled")
 # been set long after older API tasks ended, which were never meant to call it.
 OWED_DEFAULT_SECONDS = 86400.0
 LOCAL_REFUSED = "local address refused (Forge's api_forbid_local_requests option is on)"
+ALLOW_LIST_REFUSED = f"host not on the callback host allow-list (Settings: {SETTING_LABEL})"
 
 
 class LocalAddressError(ValueError):
     """The callback URL reaches a local address while local requests are forbidden."""
 
 
-def check_callback_url(url: str | None, forbid_local: bool = False) -> str | None:
+def check_callback_url(
+    url: str | None, forbid_local: bool = False, allowed_hosts: str = ""
+) -> str | None:
     """The URL if it is an absolute http(s) URL, None for ""/None; ValueError otherwise.
 
     With `forbid_local`, a URL whose host is clearly local (a non-global IP address in any
     notation, or a localhost name) is refused too, without any DNS lookup; a name that only
-    resolves to a local address is refused at delivery.
+    resolves to a local address is refused at delivery. With `allowed_hosts` (the allow-list
+    setting, callback_hosts.py), a host not on the list is refused (HostNotAllowedError).
     """
     if url is None or url == "":
         return None
@@ -72,6 +81,7 @@ def check_callback_url(url: str | None, forbid_local: bool = False) -> str | Non
         raise ValueError("callback_url: must not contain spaces")
     if forbid_local and _clearly_local(parts.hostname):
         raise LocalAddressError(f"callback_url: {LOCAL_REFUSED}")
+    check_allowed(url, allowed_hosts)
     return url
 
 
@@ -260,7 +270,7 @@ class CallbackSender:
                 self.queue.settle_callback(owed, outcome)
                 return
             failure = f"HTTP {status}"
-        except LocalAddressError as error:
+        except (LocalAddressError, HostNotAllowedError) as error:
             log.warning("callback to %s not sent: %s", owed.url, error)
             self.queue.settle_callback(owed, f"not sent: {error}")
             return
@@ -286,7 +296,10 @@ class CallbackSender:
         """One POST, its HTTP status. With local requests forbidden: to an address just
         checked, tried in order, through pinned_post (the URL's host stays in the Host
         header and in TLS SNI and certificate checks), so no second lookup can answer
-        differently."""
+        differently. The host allow-list is read again first: it may have been tightened
+        since the task was queued."""
+        if not is_allowed(url, self.settings().callback_hosts):
+            raise HostNotAllowedError(ALLOW_LIST_REFUSED)
         if not self.settings().forbid_local_requests:
             return client.post(url, json=body, headers=headers).status_code
         parts = urlsplit(url)

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .models import TaskStatus
-from .peer_bounds import capped, check_size, loads_cell
+from .peer_bounds import capped, check_size, loads_cell, rows_in_order
 from .peer_tasks import PeerTask, RowSkipped, only_sdapi_fields, png_base64
 
 _STATUSES = {
@@ -35,7 +35,7 @@ _STATUSES = {
     "running": TaskStatus.FAILED,
 }
 _OPTIONAL = ("result", "name", "bookmarked", "updated_at")
-_TEXT_COLUMNS = ("result", "name")  # read at most peer_bounds.MAX_CELL_CHARS of each
+_TEXT_COLUMNS = ("result", "name", "updated_at")  # read at most peer_bounds.MAX_CELL_CHARS
 # zlib(pickle([])) in every protocol: an empty script-args list is known without unpickling.
 _EMPTY_BLOBS = frozenset(pickle.dumps([], protocol=p) for p in range(pickle.HIGHEST_PROTOCOL + 1))
 # UI input name -> sdapi field name, where they differ.
@@ -64,17 +64,17 @@ def read_rows(conn: sqlite3.Connection, include_history: bool) -> list[tuple[str
     check_size(conn, "task", "1" if include_history else "status = 'pending'", [], texts, LABEL)
     # The pickled blob itself is fetched only when short enough to be an empty list.
     select = (
-        f"SELECT id, type, {capped('params')}, priority, status, created_at, "
-        "length(script_params), CASE WHEN length(script_params) <= 64 THEN script_params END, "
-        f"{optional} FROM task"
+        f"{capped('id')}, {capped('type')}, {capped('params')}, priority, {capped('status')}, "
+        f"{capped('created_at')}, length(script_params), "
+        f"CASE WHEN length(script_params) <= 64 THEN script_params END, {optional}"
     )
-    queries = [f"{select} WHERE status = 'pending' ORDER BY priority ASC"]
+    parts = [("status = 'pending'", ("priority",))]
     if include_history:
         order = "updated_at" if "updated_at" in present else "created_at"
-        queries.append(f"{select} WHERE status != 'pending' ORDER BY {order} ASC, priority ASC")
+        parts.append(("status != 'pending'", (order, "priority")))
     out: list[tuple[str, PeerTask | str]] = []
-    # row by row (no fetchall): only the mapped tasks stay in memory
-    for row in (row for query in queries for row in conn.execute(query)):
+    # one row at a time: only the mapped tasks stay in memory
+    for row in (r for part in parts for r in rows_in_order(conn, "task", select, *part)):
         try:
             out.append((str(row[0]), _peer_task(row)))
         except RowSkipped as reason:

@@ -4,15 +4,16 @@ A database file is whatever was found on disk: it may hold millions of rows, cel
 hundreds of megabytes, JSON nested 100,000 deep, or the same task id twice. Before any row is
 read, the rows to import are counted and their JSON text measured in SQL (`check_size`):
 past MAX_ROWS or MAX_TOTAL_CHARS the import is refused (PeerSourceTooLarge, HTTP 413) with
-nothing stored. Rows are then read one at a time, each JSON cell cut at MAX_CELL_CHARS in
-SQL (`capped`) and measured before it is parsed (`loads_cell`, json_bounds.py): a cell over a
-limit skips its row with the reason, as any other row that cannot be imported.
+nothing stored. Rows are then read one at a time (`rows_in_order`: SQLite sorts only row ids
+and short keys, never wide rows), each text cell cut at MAX_CELL_CHARS in SQL (`capped`) and
+measured before it is parsed (`loads_cell`, json_bounds.py): a cell over a limit skips its
+row with the reason, as any other row that cannot be imported.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .json_bounds import JSONTooDeep, JSONTooLarge, loads_bounded
@@ -53,6 +54,32 @@ def check_size(
             f"{label}: the tasks to import hold {chars / 2**20:,.0f} MB of parameters; at most "
             f"{MAX_TOTAL_CHARS // 2**20:,} MB are imported at once (import without history)"
         )
+
+
+def rows_in_order(
+    conn: sqlite3.Connection,
+    table: str,
+    columns: str,
+    where: str,
+    order: Sequence[str],
+    args: Sequence[Any] = (),
+) -> Iterator[tuple[Any, ...]]:
+    """The rows `where` selects, `columns` of each, in the order of the `order` columns.
+
+    The order is taken on row ids and keys cut to 64 characters first, then each row is read
+    alone: an ORDER BY over the wide rows themselves would have SQLite copy every selected
+    cell into its sorter at once.
+    """
+    keys = ", ".join(
+        f"(CASE WHEN typeof({c}) IN ('text', 'blob') THEN substr({c}, 1, 64) ELSE {c} END)"
+        for c in order
+    )
+    query = f"SELECT rowid FROM {table} WHERE {where} ORDER BY {keys}"
+    rowids = [row[0] for row in conn.execute(query, tuple(args))]
+    for rowid in rowids:
+        row = conn.execute(f"SELECT {columns} FROM {table} WHERE rowid = ?", (rowid,)).fetchone()
+        if row is not None:  # deleted meanwhile
+            yield row
 
 
 def capped(column: str) -> str:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from .models import TaskStatus
-from .peer_bounds import capped, check_size, loads_cell
+from .peer_bounds import capped, check_size, loads_cell, rows_in_order
 from .peer_tasks import PeerTask, RowSkipped, carry_scripts, only_sdapi_fields, read_image_file
 from .services import Catalog
 
@@ -43,8 +43,10 @@ _COLUMNS = (
     "id task_type status priority created_at started_at completed_at params checkpoint "
     "script_args result_images result_info error name completed_iterations original_n_iter"
 ).split()
-# Columns holding JSON or free text: read at most peer_bounds.MAX_CELL_CHARS of each.
+# Columns holding JSON or free text: read at most peer_bounds.MAX_CELL_CHARS of each (all but
+# the numbers), and counted for the import's size.
 _TEXT_COLUMNS = ("params", "script_args", "result_images", "result_info", "error", "name")
+_NUMBERS = ("priority", "completed_iterations", "original_n_iter")
 RUNNING_ERROR = "It was running in {label} when its queue was imported; it did not finish."
 
 
@@ -54,30 +56,29 @@ def read_rows(
     """(source id, mapped task or the reason it cannot be imported), pending first in run order."""
     present = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
     select = ", ".join(_select(c) if c in present else f"NULL AS {c}" for c in _COLUMNS)
-    marks = ", ".join("?" for _ in _WAITING)
     texts = [c for c in _TEXT_COLUMNS if c in present]
-    where = "1" if include_history else f"status IN ({marks})"
-    check_size(conn, "tasks", where, [] if include_history else _WAITING, texts, db_path)
-    queries = [
-        f"SELECT {select} FROM tasks WHERE status IN ({marks}) "
-        "ORDER BY priority ASC, created_at ASC"
-    ]
+    waiting = f"status IN ({', '.join('?' for _ in _WAITING)})"
+    everything = ("1", ()) if include_history else (waiting, _WAITING)
+    check_size(conn, "tasks", *everything, texts, db_path)
+    parts = [(waiting, ("priority", "created_at"))]
     if include_history:
-        queries.append(
-            f"SELECT {select} FROM tasks WHERE status NOT IN ({marks}) "
-            "ORDER BY completed_at ASC, created_at ASC"
-        )
+        parts.append((f"NOT {waiting}", ("completed_at", "created_at")))
     images_dir = os.path.join(os.path.dirname(os.path.abspath(db_path)), "temp_images")
     out: list[tuple[str, PeerTask | str]] = []
-    # row by row (no fetchall): only the mapped tasks stay in memory
-    for values in (row for query in queries for row in conn.execute(query, _WAITING)):
-        row = dict(zip(_COLUMNS, values, strict=True))
-        source_id = str(row["id"])
-        try:
-            out.append((source_id, _peer_task(row, images_dir, catalog)))
-        except RowSkipped as reason:
-            out.append((source_id, str(reason)))
+    for where_rows, order in parts:  # one row at a time: only the mapped tasks stay in memory
+        for values in rows_in_order(conn, "tasks", select, where_rows, order, _WAITING):
+            out.append(_mapped(values, images_dir, catalog))
     return out
+
+
+def _mapped(
+    values: tuple[Any, ...], images_dir: str, catalog: Catalog | None
+) -> tuple[str, PeerTask | str]:
+    row = dict(zip(_COLUMNS, values, strict=True))
+    try:
+        return str(row["id"]), _peer_task(row, images_dir, catalog)
+    except RowSkipped as reason:
+        return str(row["id"]), str(reason)
 
 
 def _peer_task(row: dict[str, Any], images_dir: str, catalog: Catalog | None) -> PeerTask:
@@ -203,7 +204,7 @@ def _json(text: Any, column: str) -> Any:
 
 def _select(column: str) -> str:
     """A column as selected: text columns cut past the cell limit (peer_bounds.py)."""
-    return capped(column) if column in _TEXT_COLUMNS else column
+    return column if column in _NUMBERS else capped(column)
 
 
 def _time(value: Any) -> float | None:

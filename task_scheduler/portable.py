@@ -36,11 +36,14 @@ from .api_schemas import ExportDocument, ExportedTask, Img2ImgRequest, Txt2ImgRe
 from .callbacks import check_callback_url
 from .files import FileStore
 from .models import Task
-from .services import Catalog, Services
+from .services import Catalog, Services, Settings
 
 log = logging.getLogger("task_scheduler")
 
 _FILE_NAME = re.compile(r"[0-9a-f]{64}\.[0-9a-z]{1,8}")
+# Longest string inside an imported task's params or script args: any prompt fits a hundred
+# times over; images are not strings there (an export carries them in its "files").
+MAX_TEXT = 1_000_000
 _LOCAL_PARAMS = ("base_url",)  # meaningful on this server only; not exported
 # Generate's inputs that name server folders (img2img batch): an import must not choose them.
 _FOLDER_INPUTS = (
@@ -96,13 +99,14 @@ def import_document(services: Services, document: ExportDocument, base_url: str)
     would pass the "most pending tasks" setting, before anything is stored.
     """
     catalog = services.catalog()
-    max_pixels = services.settings().max_image_pixels
+    settings = services.settings()
+    max_pixels = settings.max_image_pixels
     contents = {name: _decode_file(name, data, max_pixels) for name, data in document.files.items()}
     specs = [
-        _task_spec(index, entry, catalog, set(contents), base_url)
+        _task_spec(index, entry, catalog, set(contents), base_url, settings)
         for index, entry in enumerate(document.tasks)
     ]
-    check_room(services.queue.counts()["pending"], len(specs), services.settings().max_pending)
+    check_room(services.queue.counts()["pending"], len(specs), settings.max_pending)
     used = {name: contents[name] for spec in specs for name in spec["files"]}
     services.queue.check_free_space(used)
     try:
@@ -132,11 +136,16 @@ def _decode_file(name: str, data: str, max_pixels: int) -> bytes:
 
 
 def _task_spec(
-    index: int, entry: ExportedTask, catalog: Catalog, available: set[str], base_url: str
+    index: int,
+    entry: ExportedTask,
+    catalog: Catalog,
+    available: set[str],
+    base_url: str,
+    settings: Settings,
 ) -> dict[str, Any]:
     loc: Loc = ("tasks", index)
-    check_json(entry.params, (*loc, "params"), allow_file_refs=True)
-    check_json(entry.script_args, (*loc, "script_args"), allow_file_refs=True)
+    for where in ("params", "script_args"):  # images travel in "files", not in here
+        check_json(getattr(entry, where), (*loc, where), allow_file_refs=True, max_text=MAX_TEXT)
     for position, name in enumerate(entry.files):
         if name not in available:
             raise FieldError((*loc, "files", position), f"{name!r} is not in the document's files")
@@ -146,7 +155,9 @@ def _task_spec(
                 raise FieldError((*loc, where), f"refers to {name!r}, not one of the task's files")
     params = _checked_params(entry, catalog, (*loc, "params"))
     try:
-        callback_url = check_callback_url(entry.callback_url)
+        callback_url = check_callback_url(
+            entry.callback_url, settings.forbid_local_requests, settings.callback_hosts
+        )
     except ValueError as error:
         raise FieldError((*loc, "callback_url"), str(error).partition(": ")[2]) from None
     if params["source"] == "api":
