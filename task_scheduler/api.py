@@ -53,6 +53,7 @@ from .api_schemas import (
 from .callbacks import CallbackSender
 from .conflicts import conflicts_of
 from .models import TaskNotFoundError, TaskStateError
+from .queue_room import room_check
 from .same_origin import require_same_origin_json
 from .services import Services
 
@@ -277,6 +278,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     )
     def retry_task(task_id: str, request: Request, response: Response):
         with _http_errors():
+            room_check(queue, services.settings)(1)  # past "most pending tasks": 429
             task = queue.retry_task(task_id)
         response.headers["Location"] = f"{PREFIX}/tasks/{task.id}"
         return _detail(task.id, request)

@@ -28,8 +28,9 @@ LIMIT_RESPONSES = {
 }
 
 
-class QueueFullError(Exception):
-    """Queueing more tasks would pass the "most pending tasks" setting."""
+class QueueFullError(RuntimeError):
+    """Queueing more tasks would pass the "most pending tasks" setting (a RuntimeError: the
+    Queue button shows those as its error notice)."""
 
 
 def check_room(pending: int, adding: int, max_pending: int) -> None:

@@ -9,6 +9,7 @@ one worker per process.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..executor import TaskExecutor
 from ..files import FileStore
 from ..queue_manager import QueueManager
+from ..queue_room import room_check
 from ..services import Services
 from ..store_faults import StoreFault
 from . import conflicts as forge_conflicts
@@ -98,7 +100,8 @@ def setup() -> Extension:
         _process.previous = None
 
     buttons = QueueButtons(
-        lambda tab, values, user, options: enqueue_from_ui(queue, files, tab, values, user, options)
+        functools.partial(enqueue_from_ui, queue, files),  # (tab, values, user, options)
+        require_room=room_check(queue, services.settings),
     )
     extension = Extension(services, host, buttons, start_when_app_starts=start and first_load)
     script_callbacks.on_ui_settings(forge_settings.register_options, name="task_scheduler")

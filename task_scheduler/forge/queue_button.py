@@ -50,8 +50,10 @@ class QueueButtons:
     One instance per UI build: Reload UI builds a new UI and a new instance.
     """
 
-    def __init__(self, enqueue: Enqueue):
+    def __init__(self, enqueue: Enqueue, require_room: Callable[[int], None] | None = None):
         self.enqueue = enqueue
+        # raises (QueueFullError) when that many more pending tasks would pass the setting
+        self.require_room = require_room
         self.buttons: dict[str, gr.Button] = {}
         self.options: dict[str, gr.Textbox] = {}  # tab -> the hidden input of menu choices
         self.generate_inputs: dict[str, list[Any]] = {}  # tab -> Generate's input components
@@ -150,6 +152,7 @@ class QueueButtons:
 
     def _handler(self, tab: str) -> Callable[..., None]:
         enqueue = self.enqueue
+        require_room = self.require_room
 
         def queue_generate(id_task: str, request: gr.Request, *values: Any) -> None:
             """Store a task with Generate's values (the last value: the menu's options);
@@ -161,6 +164,8 @@ class QueueButtons:
                 raise gr.Error(f"Not queued: {refused[1]}")
             try:
                 options = parse(values[-1] if values else None)
+                if require_room is not None:  # before anything is captured or written
+                    require_room(len(options.checkpoints) or 1)
                 user = getattr(request, "username", None)
                 message = enqueue(tab, list(values[:-1]), user, options)
             except (ValueError, LookupError, RuntimeError, OSError) as error:

@@ -15,9 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import api_tasks
+from ..api_limits import QueueFullError
 from ..api_payload import FieldError
 from ..models import TaskNotFoundError, TaskStateError
 from ..queue_manager import MOVES
+from ..queue_room import failed_to_retry, room_check
 from ..services import Services
 from . import editing, group_actions, peer_actions, views
 from .infotext import infotext
@@ -160,11 +162,13 @@ def _move(services: Services, request: dict) -> str:
 
 
 def _retry(services: Services, request: dict) -> str:
+    _require_room(services, 1)
     services.queue.retry_task(_id(request))
     return "Task queued again."
 
 
 def _retry_failed(services: Services, _request: dict) -> str:
+    _require_room(services, failed_to_retry(services.queue))
     count = len(services.queue.retry_failed())
     return f"{count} failed task{'s' if count != 1 else ''} queued again."
 
@@ -241,6 +245,14 @@ def _id(request: dict) -> str:
     if not isinstance(task_id, str) or not task_id:
         raise CommandError("id: a task id is required")
     return task_id
+
+
+def _require_room(services: Services, adding: int) -> None:
+    """CommandError (shown as the tab's error notice) past the "most pending tasks" setting."""
+    try:
+        room_check(services.queue, services.settings)(adding)
+    except QueueFullError as error:
+        raise CommandError(f"Nothing queued: {error}.") from None
 
 
 def _int(value: Any, name: str) -> int:

@@ -292,6 +292,20 @@ def test_enqueues_past_the_pending_setting_are_refused_with_429(make_api):
     assert api.client.post(TXT2IMG, json={"prompt": "three"}).status_code == 201
 
 
+def test_a_rest_retry_past_the_pending_setting_is_refused_with_429(make_api):
+    api = make_api(settings=Settings(max_pending=1))
+    failed = api.queue.add_task("txt2img", {"source": "api", "payload": {"prompt": "x"}})
+    api.queue.claim_next()
+    api.queue.update_task_status(failed.id, "failed", error="RuntimeError: failed")
+    waiting = api.client.post(TXT2IMG, json={"prompt": "waiting"}).json()["id"]
+    refused = api.client.post(f"/task-scheduler/tasks/{failed.id}/retry")
+    assert refused.status_code == 429, refused.text
+    assert "already holds 1 pending tasks and takes at most 1" in refused.json()["detail"]
+    assert api.queue.counts()["pending"] == 1
+    api.queue.delete_task(waiting)  # room again
+    assert api.client.post(f"/task-scheduler/tasks/{failed.id}/retry").status_code == 201
+
+
 def test_an_image_in_script_args_wrapped_over_lines_is_still_checked(make_api):
     """Forge decodes base64 leniently, so line-wrapped base64 is an image to it too."""
     api = make_api(settings=Settings(max_image_megapixels=1))
