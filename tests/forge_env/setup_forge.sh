@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the CPU-only test Forge (SETUP.md steps 1-5, and optionally 6) from local git snapshots.
+# Build the CPU-only test Forge (SETUP.md steps 1-5, optionally 6 and 7) from local git snapshots.
 #
 #   FORGE_DIR     Forge checkout to create       (default <checkout>/../forge)
 #   FORGE_VENV    its virtualenv                 (default <checkout>/../forge-venv)
@@ -7,11 +7,14 @@
 #                 $FORGE_MIRROR/<owner>+<name>/repo
 #   FORGE_PYTHON  interpreter for the venv       (default python3.11)
 #
-#   setup_forge.sh [--assets]
+#   setup_forge.sh [--assets] [--extensions]
 #
 # --assets also writes the issue-9 test assets (step 6: a LoRA, an embedding, a ControlNet model,
-# styles.csv). Idempotent: every step checks whether it is already done and skips it, so running
-# it again after an interruption finishes the job. Nothing downloads a model; pip installs Forge's
+# styles.csv). --extensions also installs the Python packages third-party extensions under test
+# need (step 7: `dynamicprompts` for sd-dynamic-prompts; the extensions themselves are cloned by
+# the tests, from the mirrors, into a Forge data folder of their own).
+# Idempotent: every step checks whether it is already done and skips it, so running it again
+# after an interruption finishes the job. Nothing downloads a model; pip installs Forge's
 # pinned packages from the configured package index. Test tooling only, never part of the product.
 set -euo pipefail
 
@@ -37,10 +40,12 @@ HELPERS=(
 )
 
 with_assets=0
+with_extensions=0
 for arg in "$@"; do
     case "$arg" in
         --assets) with_assets=1 ;;
-        -h | --help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        --extensions) with_extensions=1 ;;
+        -h | --help) sed -n '2,18p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "setup_forge.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -213,6 +218,21 @@ if [[ "$with_assets" == 1 ]]; then
     else
         mv "$styles_tmp" "$FORGE_DIR/styles.csv"
         say "6. styles.csv written (2 styles)"
+    fi
+fi
+
+# -- 7. (optional) packages of third-party extensions under test -------------------------------
+# sd-dynamic-prompts (pinned in tests/integration/test_fidelity_third_party.py) requires
+# dynamicprompts ~=0.31.0 and send2trash ~=1.8; Forge runs with --skip-install, so its install.py
+# never runs. The [attentiongrabber,magicprompt] extras are left out: the tests use neither, and
+# magicprompt's transformers[torch] could move Forge's pinned packages.
+if [[ "$with_extensions" == 1 ]]; then
+    have="$("$FORGE_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("dynamicprompts"))' 2>/dev/null || true)"
+    if [[ "$have" == 0.31.* ]] && "$FORGE_VENV/bin/python" -c 'import send2trash' 2>/dev/null; then
+        say "7. dynamicprompts $have already installed"
+    else
+        say "7. pip install dynamicprompts==0.31.0 send2trash~=1.8"
+        "$FORGE_VENV/bin/pip" install -q "dynamicprompts==0.31.0" "send2trash~=1.8"
     fi
 fi
 
