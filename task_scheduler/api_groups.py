@@ -16,10 +16,12 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from . import views
+from .api_limits import QueueFullError
 from .api_payload import FieldError, resolve_checkpoint
 from .api_schemas import Enqueued, ErrorOut, TaskOut
 from .models import Task
 from .queue_groups import MAX_GROUP_ID, GroupNotFoundError, GroupStateError
+from .queue_room import group_retry_count, room_check
 from .services import Catalog, Services
 
 _NOT_FOUND = {404: {"model": ErrorOut, "description": "No task carries this group id."}}
@@ -149,6 +151,7 @@ def add_routes(router: APIRouter, services: Services) -> None:
         """Each failed or cancelled task of the group not retried yet is queued again as a
         new task of the same group. 409 when there is none. Answers the whole group."""
         with _group_errors():
+            room_check(queue, services.settings)(group_retry_count(queue, group_id))
             queue.retry_group(group_id)
             return group_view(services, group_id, base_url(request))
 
@@ -174,3 +177,5 @@ def _group_errors() -> Iterator[None]:
         raise HTTPException(404, str(error)) from None
     except GroupStateError as error:
         raise HTTPException(409, str(error)) from None
+    except QueueFullError as error:  # past "most pending tasks"
+        raise HTTPException(429, str(error)) from None

@@ -52,7 +52,7 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "max_images": (64, "Most input images in one API task (init images, mask, script images)"),
     "max_pending": (
         10_000,
-        "Most pending tasks; API enqueues and imports beyond it are refused (429)",
+        "Most pending tasks; queueing beyond it is refused (Queue button, tab, API: 429)",
     ),
     "group_by_checkpoint": (
         True,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..api_limits import QueueFullError
 from ..queue_groups import GroupNotFoundError, GroupStateError
+from ..queue_room import group_retry_count, room_check
 from ..services import Services
 
 
@@ -29,7 +31,11 @@ def cancel_group(services: Services, request: dict) -> str:
 
 
 def retry_group(services: Services, request: dict) -> str:
-    new = _act(lambda group: services.queue.retry_group(group), request)
+    def retry(group: str) -> list:
+        room_check(services.queue, services.settings)(group_retry_count(services.queue, group))
+        return services.queue.retry_group(group)
+
+    new = _act(retry, request)
     return f"{len(new)} task{'s' if len(new) != 1 else ''} of the group queued again."
 
 
@@ -48,6 +54,8 @@ def _act(action, request: dict):
         raise GroupActionError("That group no longer exists.") from None
     except GroupStateError as error:
         raise GroupActionError(f"The group {error.reason}.") from None
+    except QueueFullError as error:
+        raise GroupActionError(f"Nothing queued: {error}.") from None
 
 
 ACTIONS = {

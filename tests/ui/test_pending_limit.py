@@ -146,3 +146,27 @@ def test_retry_in_the_tab_past_the_setting_shows_why(browser, app):
         assert app.queue.counts()["pending"] == 2
     finally:
         page.close()
+
+
+def test_retrying_a_group_past_the_setting_stores_nothing(app):
+    """Two failed tasks of a group, one task pending, room for one more: the group's retry
+    (two tasks) is refused in the tab and over REST (429); nothing is added."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from task_scheduler import api
+
+    group = app.queue.add_group("txt2img", api_params("grouped"), ["randA", "randB"])
+    for task in group:
+        app.queue.claim_next()
+        app.queue.update_task_status(task.id, "failed", error="RuntimeError: failed")
+    app.queue.add_task("txt2img", api_params("waiting"))
+    request = {"action": "retry_group", "group": group[0].group_id}
+    reply = json.loads(commands.act(app.services, json.dumps(request)))
+    assert reply["ok"] is False
+    assert "already holds 1 pending tasks and takes at most 2" in reply["error"]
+    rest = FastAPI()
+    rest.include_router(api.create_router(app.services))
+    refused = TestClient(rest).post(f"/task-scheduler/groups/{group[0].group_id}/retry")
+    assert refused.status_code == 429, refused.text
+    assert app.queue.counts()["pending"] == 1
