@@ -47,6 +47,9 @@ class RunSchedule:
         self.queue = queue
         self.zone = zone if zone is not None else server_zone()
         self._clock = clock
+        # While True, an opening (window start, start moment) does not start the queue yet:
+        # Forge sets it until its app has started (tasks run before that would fail).
+        self.hold_openings = False
 
     def now(self) -> float:
         return (self._clock or self.queue.clock)()
@@ -96,7 +99,8 @@ class RunSchedule:
             return Decision(True, False, None, state)
         start_worker = False
         store = self.queue.store
-        if state.open and (schedule.start_at is not None or self._new_opening(state)):
+        due = schedule.start_at is not None or self._new_opening(state)
+        if state.open and due and not self.hold_openings:
             with store.transaction():  # looked at again under the write lock: one start each
                 if self._new_opening(state):
                     start_worker = True

@@ -80,6 +80,7 @@ def setup() -> Extension:
         queue, files = _process.queue, _process.files
         host = ForgeHost(files, os.path.join(_process.data_dir, REPLAY_DIR))
         executor = TaskExecutor(queue, host)
+        executor.schedule.hold_openings = True  # run windows start the queue once the app is up
         services = Services(
             queue=queue,
             executor=executor,
@@ -173,6 +174,8 @@ def _app_started(extension: Extension, demo: Any, app: Any) -> None:
     if extension.start_when_app_starts:
         extension.start_when_app_starts = False
         _start_queue(extension.services.executor)
+    extension.services.executor.schedule.hold_openings = False
+    extension.services.executor.wake()  # a run window open now, or a start time passed, starts it
 
 
 def _start_queue(executor: TaskExecutor) -> None:

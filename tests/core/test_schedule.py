@@ -234,3 +234,16 @@ def test_patch_moves_a_task_for_later_to_now_and_back(queue, clock):
     assert queue.claim_next() is None
     queue.edit_task(task.id, run_after=clock.now - 1)
     assert queue.claim_next().id == task.id
+
+
+def test_an_opening_waits_while_forge_is_still_starting(queue, clock, worker):
+    worker.executor.schedule.set(Schedule(None, NIGHT))
+    task = queue.add_task("txt2img", api_params("after start-up"))
+    clock.now = at("2026-12-02 01:30")  # Forge comes up inside the window
+    worker.executor.schedule.hold_openings = True
+    worker.look()
+    assert queue.worker_state == "stopped"
+    finished = Finished(queue)
+    worker.executor.schedule.hold_openings = False  # on_app_started
+    worker.look()
+    assert finished.wait_for(1) == [task.id]
