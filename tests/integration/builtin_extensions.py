@@ -20,6 +20,9 @@ class Builtin:
     infotext: str  # in Generate's infotext once the extension is on
     batch_size: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    # Infotext fields that turn it on where its own controls cannot (see FreeU): the test
+    # pastes them with "Read generation parameters", as Send to img2img / PNG Info do.
+    img2img_paste: str = ""
 
 
 BUILTINS = [
@@ -33,6 +36,12 @@ BUILTINS = [
         .slider("S2", 0.2),
         [True, 1.5, 1.6, 0.9, 0.2, 0.0, 1.0],
         "freeu_enabled: True",
+        # Forge gives FreeU's accordion the same element id in both tabs, so its img2img
+        # header ticks txt2img's hidden checkbox (javascript/inputAccordion.js finds it by id)
+        # and img2img's Generate runs without FreeU: in img2img it can only be turned on by
+        # pasting its parameters.
+        img2img_paste="freeu_enabled: True, freeu_b1: 1.5, freeu_b2: 1.6, freeu_s1: 0.9, "
+        "freeu_s2: 0.2, freeu_start: 0.0, freeu_end: 1.0",
     ),
     Builtin(
         "Perturbed Attention Guidance",

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from task_scheduler.models import Task, TaskStatus
 
 from .forge_page import GENERATE_TIMEOUT_MS, ForgePage
+from .forge_process import wait_until
 from .identity import pixels, png_parameters
 
 
@@ -29,9 +30,20 @@ def generate_all(forge_page: ForgePage, tab: str, marker: str) -> tuple[str, lis
     before = saved_files(forge_page, tab)
     page = forge_page.page
     page.locator(f"#{tab}_generate").click()
-    info = page.locator(f"#html_info_{tab}")
-    expect(info).to_contain_text(marker, timeout=GENERATE_TIMEOUT_MS)
+    # Wait for the generation itself (a saved file, or Forge's error box), then for the page to
+    # finish; only then look for the marker, so a setting that did not reach Generate fails
+    # here at once instead of waiting out the generation timeout.
+    error = page.locator(f"#html_log_{tab} .error")
+    wait_until(
+        lambda: saved_files(forge_page, tab) - before or error.count(),
+        GENERATE_TIMEOUT_MS / 1000,
+        f"Generate in {tab} to save a picture",
+        interval=1,
+    )
     expect(page.locator(f"#{tab}_interrupt")).to_be_hidden(timeout=GENERATE_TIMEOUT_MS)
+    assert not error.count(), f"Generate failed: {error.first.inner_text()}"
+    info = page.locator(f"#html_info_{tab}")
+    expect(info).to_contain_text(marker, timeout=30_000)
     return info.inner_text().strip(), _ordered(saved_files(forge_page, tab) - before)
 
 

@@ -130,3 +130,48 @@ def test_refiner_through_the_api_replays_like_sdapi(running_forge, fidelity_note
     change = mean_difference(decoded(baseline["images"])[0], decoded(direct["images"])[0])
     assert change > 0, "the refiner did not change the image: nothing is proven"
     fidelity_note(f"changes the image by {change:.1f}/255")
+
+
+def xyz_axis(forge, label: str) -> int:
+    """The X/Y/Z plot's axis types are an index into the txt2img tab's list of axes (as the
+    page's dropdown sends them): find `label` in the list Forge publishes."""
+    response = forge.api("GET", "/sdapi/v1/script-info")
+    assert response.status_code == 200, response.text
+    script = next(s for s in response.json() if s["name"] == "x/y/z plot" and not s["is_img2img"])
+    return script["args"][0]["choices"].index(label)
+
+
+@pytest.mark.fidelity("X/Y/Z plot", "api")
+def test_xyz_plot_through_the_api_replays_like_sdapi(running_forge, fidelity_note):
+    forge = running_forge
+    body = {
+        **BASE_BODY,
+        "prompt": "a grid of tiny boats",
+        "seed": 802,
+        "override_settings": {"sd_model_checkpoint": "randA"},
+        "script_name": "x/y/z plot",
+        # X type/values/dropdown, Y ..., Z ..., draw legend, include lone images, include
+        # sub-grids, no fixed seeds, vary seeds x/y/z, margin size, csv mode
+        "script_args": [
+            xyz_axis(forge, "Steps"), "1,2", [],
+            xyz_axis(forge, "CFG Scale"), "5,9", [],
+            0, "", [],
+            True, True, False, False, False, False, False, 0, False,
+        ],
+    }  # fmt: skip
+    direct = sdapi(forge, body)
+    task = queue_and_wait(forge, body)
+    assert task["status"] == "completed", task["error"]
+    assert task["warnings"] == []
+    info = json.loads(direct["info"])
+    assert task["infotext"] == info["infotexts"][0]
+    assert 'X Type: Steps, X Values: "1,2", Y Type: CFG Scale' in task["infotext"]
+    assert task["seeds"] == info["all_seeds"]
+    # sdapi returns the grid then the 4 cells; the task saved the same 5 pictures.
+    files = fetched(forge, task)
+    assert len(files) == 5
+    assert Counter(data for _, data in files) == Counter(decoded(direct["images"]))
+    cells = [data for shape, data in files if shape == (64, 64)]
+    assert len(cells) == 4
+    assert len(set(cells)) == 4, "every cell differs (steps and CFG change the image)"
+    fidelity_note("2x2 grid (Steps 1,2 x CFG 5,9): grid + 4 cells")
