@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import statistics
 import sys
@@ -42,6 +43,7 @@ from tests.integration.forge_process import (  # noqa: E402
     DEFAULT_FORGE_DIR,
     ForgeProcess,
     install_extension,
+    wait_until,
 )
 
 PROBE = REPO / "tests" / "forge_env" / "gc_probe.py"
@@ -103,34 +105,47 @@ class Run:
             if reply.status_code != 201:
                 raise RuntimeError(f"enqueue {self.queued}: {reply.status_code} {reply.text}")
 
-    def finished(self) -> int:
-        """Finished tasks, read from the database file (polling over HTTP would cost Forge CPU)."""
+    def count(self, statuses: str) -> int:
+        """Tasks in these statuses, read from the database file (polling over HTTP would cost
+        Forge CPU)."""
         with closing(sqlite3.connect(f"file:{self.forge.db_path}?mode=ro", uri=True)) as db:
             db.execute("PRAGMA busy_timeout = 5000")
             (count,) = db.execute(
-                "SELECT COUNT(*) FROM tasks WHERE status IN ('completed', 'failed', 'cancelled')"
+                f"SELECT COUNT(*) FROM tasks WHERE status IN ({statuses})"
             ).fetchone()
         return count
 
-    def wait_all(self, marks: set[int]) -> None:
-        """Wait until every queued task finished, noting CPU and RSS as counts pass `marks`."""
+    def wait_all(self, until: float | None = None) -> bool:
+        """Wait until every queued task finished (True), or `until` passed (False); note Forge's
+        CPU seconds and RSS each time a task finishes."""
         last = -1
         deadline = time.monotonic() + 120 * self.queued + 900
         while True:
-            done = self.finished()
+            done = self.count("'completed', 'failed', 'cancelled'")
             if done != last:
-                for mark in sorted(marks):
-                    if last < mark <= done and mark not in self.cpu_at:
-                        self.cpu_at[mark] = cpu_seconds(self.pid)
-                        self.rss_at[mark] = rss_mb(self.pid)
+                self.cpu_at[done] = cpu_seconds(self.pid)
+                self.rss_at[done] = rss_mb(self.pid)
                 if done // 10 != last // 10:
-                    print(f"  {done}/{self.queued} done, RSS {rss_mb(self.pid):.0f} MB", flush=True)
+                    print(
+                        f"  {done}/{self.queued} done, RSS {self.rss_at[done]:.0f} MB", flush=True
+                    )
                 last = done
             if done >= self.queued:
-                return
+                return True
+            if until is not None and time.monotonic() > until:
+                return False
             if time.monotonic() > deadline:
                 raise RuntimeError(f"only {done} of {self.queued} tasks finished")
             time.sleep(1.0)
+
+    def stop_queue(self) -> None:
+        """Out of time: stop taking tasks, let the running one finish."""
+        self.forge.api("POST", "/task-scheduler/stop").raise_for_status()
+        wait_until(lambda: self.count("'running'") == 0, 900, "the running task to end", 1.0)
+        done = self.count("'completed', 'failed', 'cancelled'")
+        self.cpu_at[done] = cpu_seconds(self.pid)
+        self.rss_at[done] = rss_mb(self.pid)
+        print(f"  out of time: stopped after {done} tasks", flush=True)
 
     def idle_measure(self) -> dict:
         time.sleep(2.0)  # the worker has recorded the task; let the last callbacks settle
@@ -141,7 +156,7 @@ class Run:
 
 
 def task_times(forge: ForgeProcess) -> list[tuple[float, float]]:
-    tasks = [t for t in forge.tasks() if t.name.startswith("long-run-")]
+    tasks = [t for t in forge.tasks() if t.name.startswith("long-run-") and t.is_finished]
     tasks.sort(key=lambda t: t.name)
     bad = [t for t in tasks if t.status.value != "completed" or len(t.result_images) != 1]
     if bad:
@@ -162,9 +177,10 @@ def span_mean(durations: list[float], first: int, last: int) -> float:
 
 
 def spans(tasks: int, warmup: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(tasks 21-70, the last 50) for the default run; shorter for a smoke run."""
-    base = (warmup + 1, min(warmup + 50, tasks))
-    return base, (max(tasks - 49, 1), tasks)
+    """Tasks 21-70 and the last 50 for a full run; for a shorter one (a time budget) the first
+    and last k tasks after the warm-up, k = half of them, so the spans never overlap."""
+    k = max(1, min(50, (tasks - warmup) // 2))
+    return (warmup + 1, warmup + k), (tasks - k + 1, tasks)
 
 
 def collect(options: argparse.Namespace) -> dict:
@@ -176,8 +192,6 @@ def collect(options: argparse.Namespace) -> dict:
     os.environ[PROBE_ENV] = "1"  # inherited by the Forge process only through this run
     root = Path(tempfile.mkdtemp(prefix="long-run-forge-"))
     forge = ForgeProcess(forge_root, root, {"sd_model_checkpoint": "randA.safetensors"}, [])
-    (base_first, base_last), (last_first, _) = spans(options.tasks, options.warmup)
-    marks = {options.warmup, base_last, last_first - 1, options.tasks}
     load_before = os.getloadavg()
     started = time.monotonic()
     try:
@@ -187,11 +201,13 @@ def collect(options: argparse.Namespace) -> dict:
         run = Run(forge, options.steps)
         run.enqueue(options.warmup)
         forge.api("POST", "/task-scheduler/start").raise_for_status()
-        run.wait_all(marks)
+        run.wait_all()
         after_warmup = run.idle_measure()
         print(f"after {options.warmup} tasks: RSS {after_warmup['rss_mb']:.1f} MB", flush=True)
         run.enqueue(options.tasks - options.warmup)
-        run.wait_all(marks)
+        until = started + options.minutes * 60 if options.minutes else None
+        if not run.wait_all(until):
+            run.stop_queue()
         at_end = run.idle_measure()
         times = task_times(forge)
     finally:
@@ -200,7 +216,8 @@ def collect(options: argparse.Namespace) -> dict:
         if not options.keep:
             shutil.rmtree(root, ignore_errors=True)
     return {
-        "tasks": options.tasks,
+        "tasks": len(times),
+        "queued": options.tasks,
         "warmup": options.warmup,
         "steps": options.steps,
         "wall_minutes": (time.monotonic() - started) / 60,
@@ -214,17 +231,23 @@ def collect(options: argparse.Namespace) -> dict:
     }
 
 
+def _at(samples: dict[int, float], count: int) -> float:
+    """The sample taken when `count` tasks had finished (or the last one before)."""
+    return samples[max(k for k in samples if k <= count)]
+
+
 def report(raw: dict) -> list[str]:
     """Print the figures; return the targets missed."""
     tasks, warmup = raw["tasks"], raw["warmup"]
     (base_first, base_last), (last_first, last_last) = spans(tasks, warmup)
     cpu_at = {int(k): v for k, v in raw["cpu_at"].items()}
+    rss_at = {int(k): v for k, v in raw["rss_at"].items()}
     durations = [done - start for start, done in raw["times"]]
     base = span_mean(durations, base_first, base_last)
     last = span_mean(durations, last_first, last_last)
     change = last / base - 1
-    cpu_base = (cpu_at[base_last] - cpu_at[warmup]) / (base_last - warmup)
-    cpu_last = (cpu_at[tasks] - cpu_at[last_first - 1]) / (tasks - last_first + 1)
+    cpu_base = (_at(cpu_at, base_last) - _at(cpu_at, warmup)) / (base_last - warmup)
+    cpu_last = (_at(cpu_at, tasks) - _at(cpu_at, last_first - 1)) / (tasks - last_first + 1)
     before, end = raw["after_warmup"], raw["at_end"]
     growth = end["rss_mb"] - before["rss_mb"]
     objects_before, objects_end = before["objects"], end["objects"]
@@ -239,7 +262,8 @@ def report(raw: dict) -> list[str]:
         f"{end['rss_mb']:.1f} MB after task {tasks}: {growth:+.1f} MB "
         f"(target < {RSS_TARGET_MB:.0f})"
     )
-    print(f"  RSS as tasks finished: {raw['rss_at']}")
+    curve = ", ".join(f"{n}: {_at(rss_at, n):.0f}" for n in range(warmup, tasks + 1, 20))
+    print(f"  RSS (MB) after task n, worker busy: {curve}")
     print(
         f"mean task time: tasks {base_first}-{base_last} {base:.2f} s, tasks "
         f"{last_first}-{last_last} {last:.2f} s ({change:+.1%}, target within {TIME_TARGET:.0%}); "
@@ -276,7 +300,14 @@ def report(raw: dict) -> list[str]:
     return failures
 
 
+def _stop(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # so that collect() stops its Forge on SIGTERM, and on SIGINT
+    # even when started in the background (where SIGINT is ignored)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
@@ -288,6 +319,12 @@ def main() -> int:
         help="where the raw measures are written",
     )
     parser.add_argument("--report", help="print the figures of an earlier run's raw file")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="time budget: then stop the queue after the running task and report on the "
+        "tasks done so far",
+    )
     options = parser.parse_args()
     if options.report:
         raw = json.loads(Path(options.report).read_text())

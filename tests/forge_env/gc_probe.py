@@ -31,10 +31,13 @@ _TRACKED = {
 def _classes():
     found = {}
     for key, (module_name, name) in _TRACKED.items():
-        module = sys.modules.get(module_name)
-        cls = getattr(module, name, None) if module is not None else None
-        if isinstance(cls, type):
-            found[key] = cls
+        # Forge may import the extension's package under a longer dotted name
+        for loaded, module in list(sys.modules.items()):
+            if loaded == module_name or loaded.endswith("." + module_name):
+                cls = getattr(module, name, None)
+                if isinstance(cls, type):
+                    found[key] = cls
+                    break
     return found
 
 
