@@ -49,8 +49,11 @@ log = logging.getLogger("task_scheduler")
 RECOVERY_HINT = "see 'Reliability' in the extension's README to recover"
 
 
-class StoreFault(Exception):
-    """The data folder or the database cannot do what was asked; nothing was stored."""
+class StoreFault(RuntimeError):
+    """The data folder or the database cannot do what was asked; nothing was stored.
+
+    A RuntimeError, so callers that show runtime errors with their message (Forge's Queue
+    button) show this one too, whichever of their steps met the store first."""
 
     def __init__(self, kind: str, message: str, path: str):
         super().__init__(message)
