@@ -151,14 +151,15 @@ def choose(
     head = ready[0]
     if not rules.enabled or head.placed_by_hand:
         return 0, []
-    segment: list[Candidate] = []
-    for task in ready[: rules.window]:
-        if task.priority != head.priority or task.placed_by_hand:
+    matching = None  # one pass over the segment: the first due task wins, else the first match
+    for index, task in enumerate(ready[: rules.window]):
+        if task.priority != head.priority or (index and task.placed_by_hand):
             break
-        segment.append(task)
-    chosen = next((i for i, t in enumerate(segment) if is_due(t, now, rules)), None)
-    if chosen is None:
-        chosen = next((i for i, t in enumerate(segment) if matches(t.setup, loaded)), 0)
+        if is_due(task, now, rules):
+            return index, list(range(index))
+        if matching is None and matches(task.setup, loaded):
+            matching = index
+    chosen = matching or 0
     return chosen, list(range(chosen))
 
 

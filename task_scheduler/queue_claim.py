@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 
@@ -24,6 +25,7 @@ class ClaimVerbs:
 
     store: TaskStore
     owner: str
+    snapshot_plans: threading.local  # TaskReads
     _notify: Callable[[str, str], None]
     # What the host has loaded (affinity.setup_key text; None: unknown). The worker sets it.
     loaded_setup: Callable[[], str | None] = staticmethod(lambda: None)
@@ -75,11 +77,25 @@ class ClaimVerbs:
         return task
 
     def run_order(self, count: int | None = None, until: str | None = None) -> list[str]:
-        """Pending task ids in the order the worker will take them (see run_plan.plan)."""
-        conn = self.store.conn
-        return run_plan.plan(
-            conn, self._expected_loaded(conn), self.clock(), self.affinity_rules(), count, until
-        )
+        """Pending task ids in the order the worker will take them (see run_plan.plan).
+
+        Inside a snapshot (TaskReads.snapshot) the whole order is worked out at most once.
+        """
+        plans = self.snapshot_plans
+        full = getattr(plans, "full", None) if getattr(plans, "active", False) else None
+        if full is None:
+            conn = self.store.conn
+            order = run_plan.plan(
+                conn, self._expected_loaded(conn), self.clock(), self.affinity_rules(), count, until
+            )
+            if count is None and until is None and getattr(plans, "active", False):
+                plans.full = order
+            return order
+        if count is not None:
+            return full[:count]
+        if until is not None:
+            return full[: full.index(until) + 1] if until in full else full
+        return full
 
     def _expected_loaded(self, conn: sqlite3.Connection) -> str | None:
         """What the next claim finds loaded: the running task's setup once it ends, else

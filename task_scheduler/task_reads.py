@@ -5,6 +5,7 @@ A base of QueueManager (queue_manager.py), kept apart so the queue's rules read 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -32,12 +33,25 @@ class TaskReads:
         if conn.in_transaction:
             yield
             return
+        plans = self.snapshot_plans  # the run order, worked out once per snapshot
         conn.execute("BEGIN")  # deferred: the snapshot is taken at the first read
+        plans.full = None
+        plans.active = True
         try:
             yield
         finally:
+            plans.active = False
+            plans.full = None
             if conn.in_transaction:
                 conn.execute("COMMIT")
+
+    @property
+    def snapshot_plans(self) -> threading.local:
+        """This thread's run order of the current snapshot (queue_claim.run_order fills it)."""
+        plans = self.__dict__.get("_snapshot_plans")
+        if plans is None:
+            plans = self.__dict__.setdefault("_snapshot_plans", threading.local())
+        return plans
 
     def get_task(self, task_id: str) -> Task | None:
         return self.store.get(task_id)

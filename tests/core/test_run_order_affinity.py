@@ -114,13 +114,18 @@ class AffinityModel(QueueModel):
     @precondition(lambda self: self.model)
     @rule(pick=st.integers(min_value=0), where=st.sampled_from(["top", "bottom", "up", "down"]))
     def move(self, pick, where):
-        self.by_hand.add(self.model[pick % len(self.model)][0])
+        index, last = pick % len(self.model), len(self.model) - 1
+        stays = last == 0 or (where, index) in (("up", 0), ("down", last))
+        if not stays:  # a move that moves nothing does not place the task
+            self.by_hand.add(self.model[index][0])
         super().move(pick, where)
 
     @precondition(lambda self: len(self.model) >= 2)
     @rule(pick=st.integers(min_value=0), anchor=st.integers(min_value=0))
     def move_before(self, pick, anchor):
-        self.by_hand.add(self.model[pick % len(self.model)][0])
+        task_id = self.model[pick % len(self.model)][0]
+        if task_id != self.model[anchor % len(self.model)][0]:
+            self.by_hand.add(task_id)
         super().move_before(pick, anchor)
 
     @precondition(lambda self: self.model)
