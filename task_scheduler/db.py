@@ -1,4 +1,4 @@
-"""The SQLite task store: schema, migrations, connections and the queue's SQL verbs.
+"""The SQLite task store: connections and the queue's SQL verbs (schema and migrations: schema.py).
 
 One file, opened by any number of threads and processes. Connection policy lives in
 `TaskStore._connect` only: WAL journal, a busy timeout, autocommit with explicit
@@ -20,106 +20,11 @@ from typing import Any
 from .affinity import setup_key
 from .models import SchemaVersionError, Task, TaskStatus
 from .params import search_text
+from .schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (SCHEMA_VERSION: re-exported)
 from .store_faults import GuardedOpen
 
 log = logging.getLogger("task_scheduler")
 
-SCHEMA_V1 = """
-CREATE TABLE tasks (
-    id              TEXT PRIMARY KEY,
-    task_type       TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    priority        INTEGER NOT NULL DEFAULT 0,
-    position        REAL NOT NULL,
-    name            TEXT NOT NULL DEFAULT '',
-    checkpoint      TEXT NOT NULL DEFAULT '',
-    params          TEXT NOT NULL,
-    script_args     TEXT NOT NULL DEFAULT '{}',
-    search_text     TEXT NOT NULL DEFAULT '',
-    created_at      REAL NOT NULL,
-    started_at      REAL,
-    completed_at    REAL,
-    result_images   TEXT NOT NULL DEFAULT '[]',
-    result_info     TEXT NOT NULL DEFAULT '',
-    result_seeds    TEXT NOT NULL DEFAULT '[]',
-    error           TEXT,
-    warnings        TEXT NOT NULL DEFAULT '[]',
-    retried_from    TEXT,
-    bookmarked      INTEGER NOT NULL DEFAULT 0,
-    callback_url    TEXT,
-    callback_status TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    claimed_by      TEXT
-);
--- the claim and the queue listing read only this: finished history is never scanned
-CREATE INDEX tasks_pending_order ON tasks(priority, position) WHERE status = 'pending';
-CREATE INDEX tasks_status_finished ON tasks(status, completed_at);
-CREATE INDEX tasks_history ON tasks(completed_at, created_at)
-    WHERE status IN ('completed', 'failed', 'cancelled');
-CREATE INDEX tasks_position ON tasks(position);
-CREATE TABLE task_files (
-    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
-    name    TEXT NOT NULL,
-    PRIMARY KEY (task_id, name)
-);
-CREATE INDEX task_files_name ON task_files(name);
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-# Callbacks owed to receivers (callback_outbox.py): kept until delivered or given up, so they
-# survive a stop of Forge. One row per task and event; the key is also the idempotency key.
-SCHEMA_V2 = """
-CREATE TABLE callback_outbox (
-    task_id         TEXT NOT NULL,
-    event           TEXT NOT NULL,
-    url             TEXT NOT NULL,
-    body            TEXT NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    last_error      TEXT NOT NULL DEFAULT '',
-    created_at      REAL NOT NULL,
-    PRIMARY KEY (task_id, event)
-);
-CREATE INDEX callback_outbox_due ON callback_outbox(next_attempt_at);
-"""
-
-# Scheduling (issue 11): tasks for later, checkpoint affinity, groups of tasks.
-# run_after: "not before" (unix time; NULL = at once), kept for display; held: 1 while run_after
-# lies ahead (the claim releases due ones through tasks_held, then reads tasks_ready only).
-# setup: what loading the task's model needs (affinity.setup_key; '' = whatever is loaded).
-# placed_by_hand: moved / dragged / given a priority by the user (affinity leaves it in place).
-# passed_over / passed_over_since: how often and since when affinity let later tasks go first.
-# group_id: tasks queued together on several checkpoints (NULL: no group).
-SCHEMA_V3 = """
-ALTER TABLE tasks ADD COLUMN run_after REAL;
-ALTER TABLE tasks ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE tasks ADD COLUMN setup TEXT NOT NULL DEFAULT '';
-ALTER TABLE tasks ADD COLUMN placed_by_hand INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE tasks ADD COLUMN passed_over INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE tasks ADD COLUMN passed_over_since REAL;
-ALTER TABLE tasks ADD COLUMN group_id TEXT;
-CREATE INDEX tasks_ready ON tasks(priority, position) WHERE status = 'pending' AND held = 0;
-CREATE INDEX tasks_held ON tasks(run_after) WHERE status = 'pending' AND held = 1;
-CREATE INDEX tasks_group ON tasks(group_id) WHERE group_id IS NOT NULL
-"""
-
-
-def _migrate_v3(conn: sqlite3.Connection) -> None:
-    _run_script(conn, SCHEMA_V3)
-    rows = conn.execute("SELECT id, checkpoint, params FROM tasks WHERE status = 'pending'")
-    conn.executemany(
-        "UPDATE tasks SET setup = ? WHERE id = ?",
-        [(setup_key(ckpt, _decode_json(params)), task_id) for task_id, ckpt, params in rows],
-    )
-
-
-# MIGRATIONS[i] brings a file from user_version i to i + 1. Append only; never edit a shipped one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    lambda conn: _run_script(conn, SCHEMA_V1),
-    lambda conn: _run_script(conn, SCHEMA_V2),
-    _migrate_v3,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 _JSON_COLUMNS = ("params", "script_args", "result_images", "result_seeds", "warnings")
 _BOOL_COLUMNS = ("bookmarked", "cancel_requested", "placed_by_hand")
@@ -146,13 +51,6 @@ RELEASE_DUE = (
     "UPDATE tasks INDEXED BY tasks_held SET held = 0 "
     "WHERE status = 'pending' AND held = 1 AND run_after <= ?"
 )
-
-
-def _run_script(conn: sqlite3.Connection, script: str) -> None:
-    # executescript() would COMMIT our transaction; run statement by statement instead.
-    for statement in script.split(";"):
-        if statement.strip():
-            conn.execute(statement)
 
 
 def row_to_task(row: tuple[Any, ...]) -> Task:

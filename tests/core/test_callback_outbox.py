@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from task_scheduler import db as db_module
+from task_scheduler import schema
 from task_scheduler.callbacks import IDEMPOTENCY_HEADER, CallbackSender
 from task_scheduler.queue_manager import QueueManager
 from task_scheduler.services import Settings
@@ -264,7 +264,7 @@ def test_an_event_and_the_start_up_pick_up_owe_a_callback_once(tmp_path, receive
 def test_a_file_of_the_first_schema_gains_the_outbox_and_keeps_its_tasks(tmp_path):
     db_path = tmp_path / "tasks.sqlite3"
     first = sqlite3.connect(db_path)  # a file of the first released schema
-    db_module._run_script(first, db_module.SCHEMA_V1)
+    schema.run_script(first, schema.SCHEMA_V1)
     first.execute(
         "INSERT INTO tasks (id, task_type, status, position, params, created_at) "
         "VALUES ('t1', 'txt2img', 'pending', 1, ?, 0)",
@@ -274,7 +274,7 @@ def test_a_file_of_the_first_schema_gains_the_outbox_and_keeps_its_tasks(tmp_pat
     first.commit()
     first.close()
     again = QueueManager(db_path)
-    assert again.store.schema_version() == db_module.SCHEMA_VERSION >= 2
+    assert again.store.schema_version() == schema.SCHEMA_VERSION >= 2
     assert again.get_task("t1").params["payload"]["prompt"] == "kept"
     assert again.owed_callbacks() == []
     again.close()
