@@ -18,22 +18,18 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
-from fastapi.routing import APIRoute
+from fastapi.responses import FileResponse
 
 from . import api_groups, api_peer, api_schedule, api_tasks, portable, views
 from .api_auth import RestAccess, basic_auth
+from .api_errors import ValidationSafeRoute, http_errors, unprocessable
 from .api_faults import FAULT_RESPONSES, fault_answering
 from .api_groups import EnqueuedGroup
-from .api_limits import LIMIT_RESPONSES, QueueFullError, body_limited
-from .api_payload import FieldError
+from .api_limits import LIMIT_RESPONSES, body_limited
 from .api_schemas import (
     Cleared,
     ClearRequest,
@@ -52,7 +48,6 @@ from .api_schemas import (
 )
 from .callbacks import CallbackSender
 from .conflicts import conflicts_of
-from .models import TaskNotFoundError, TaskStateError
 from .queue_room import room_check
 from .same_origin import require_same_origin_json
 from .services import Services
@@ -138,7 +133,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         dependencies=dependencies,
         responses=responses,
         route_class=body_limited(
-            fault_answering(_ValidationSafeRoute, lambda: services.queue.store.path),
+            fault_answering(ValidationSafeRoute, lambda: services.queue.store.path),
             lambda: services.settings().max_body_bytes,
         ),
     )
@@ -156,7 +151,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         url = base_url(request)
 
         def enqueue() -> Enqueued | EnqueuedGroup:
-            with _http_errors():
+            with http_errors():
                 tasks = api_tasks.enqueue(services, task_type, body, url)
             return api_groups.enqueued(services, tasks)
 
@@ -215,7 +210,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     @router.get("/tasks/{task_id}", response_model=TaskOut, responses=_NOT_FOUND)
     def get_task(task_id: str, request: Request):
         """Every field of one task, params included."""
-        with _http_errors():
+        with http_errors():
             task = queue.require_task(task_id)
         return views.task_view(
             task, base_url=base_url(request), queue_position=queue.position(task_id), detail=True
@@ -232,7 +227,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     )
     def get_image(task_id: str, index: Annotated[int, Path(ge=0, le=100_000)]):
         """Serves only the files the worker recorded for this task; no path comes from here."""
-        with _http_errors():
+        with http_errors():
             task = queue.require_task(task_id)
         if index >= len(task.result_images):
             raise HTTPException(404, f"task {task_id} has {len(task.result_images)} image(s)")
@@ -252,7 +247,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         summary="Edit a pending task",
     )
     def edit_task(task_id: str, edits: TaskEdit, request: Request):
-        with _http_errors():
+        with http_errors():
             task = api_tasks.edit(services, task_id, edits.model_dump(exclude_unset=True))
         return _detail(task.id, request)
 
@@ -265,7 +260,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     def cancel_task(task_id: str, request: Request):
         """A pending task becomes cancelled at once; the running one is interrupted and ends
         cancelled shortly (`cancel_requested` is true meanwhile)."""
-        with _http_errors():
+        with http_errors():
             services.executor.cancel(task_id)
         return _detail(task_id, request)
 
@@ -277,7 +272,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         summary="Queue a finished task again (as a new task)",
     )
     def retry_task(task_id: str, request: Request, response: Response):
-        with _http_errors():
+        with http_errors():
             room_check(queue, services.settings)(1)  # past "most pending tasks": 429
             task = queue.retry_task(task_id)
         response.headers["Location"] = f"{PREFIX}/tasks/{task.id}"
@@ -291,8 +286,8 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     )
     def move_task(task_id: str, move: MoveRequest, request: Request):
         if (move.to is None) == (move.before is None):
-            raise _unprocessable(("body", "to"), "give exactly one of 'to' or 'before'")
-        with _http_errors(before=move.before):
+            raise unprocessable(("body", "to"), "give exactly one of 'to' or 'before'")
+        with http_errors(before=move.before):
             queue.move_task(task_id, to=move.to, before=move.before)
         return _detail(task_id, request)
 
@@ -304,7 +299,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         summary="Delete a task that is not running",
     )
     def delete_task(task_id: str):
-        with _http_errors():
+        with http_errors():
             queue.delete_task(task_id)
         return Response(status_code=204)
 
@@ -322,7 +317,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     def clear_completed(clear: ClearRequest | None = None):
         """Deletes completed tasks (or the given finished statuses); bookmarked ones stay."""
         statuses = clear.statuses if clear is not None else ["completed"]
-        with _http_errors():
+        with http_errors():
             return Cleared(deleted=queue.clear_completed(statuses))
 
     # -- moving between Forges -----------------------------------------------------------------
@@ -338,12 +333,12 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     def import_tasks(document: ExportDocument, request: Request):
         """Validates the whole document, then queues all its tasks or none."""
         url = base_url(request)
-        with _http_errors():
+        with http_errors():
             tasks = portable.import_document(services, document, url)
         return Imported(tasks=[views.task_view(t, base_url=url, detail=True) for t in tasks])
 
     def _detail(task_id: str, request: Request) -> dict[str, Any]:
-        with _http_errors():
+        with http_errors():
             task = queue.require_task(task_id)
         return views.task_view(
             task, base_url=base_url(request), queue_position=queue.position(task_id), detail=True
@@ -362,52 +357,3 @@ def _queue_view(
     view = views.queue_view(services.queue, services.executor, limit, offset, base_url)
     view["conflicts"] = conflicts_of(services)
     return view
-
-
-class _ValidationSafeRoute(APIRoute):
-    """Answers FastAPI's own 422s without echoing the input back.
-
-    FastAPI's default reply repeats each bad value; a NaN there makes the reply itself fail
-    (a 500), and a bad base64 image would be sent back whole. Scoped to our routes only.
-    """
-
-    def get_route_handler(self):
-        handler = super().get_route_handler()
-
-        async def route_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as error:
-                detail = [
-                    {"loc": list(e["loc"]), "msg": str(e["msg"]), "type": str(e["type"])}
-                    for e in error.errors()
-                ]
-                return JSONResponse(status_code=422, content={"detail": detail})
-
-        return route_handler
-
-
-@contextmanager
-def _http_errors(before: str | None = None) -> Iterator[None]:
-    """Map the queue's exceptions to status codes; `before` names the move target's id."""
-    try:
-        yield
-    except TaskNotFoundError as error:
-        if before is not None and error.task_id == before:
-            raise _unprocessable(("body", "before"), str(error)) from None
-        raise HTTPException(404, str(error)) from None
-    except TaskStateError as error:
-        raise HTTPException(409, str(error)) from None
-    except QueueFullError as error:
-        raise HTTPException(429, str(error)) from None
-    except FieldError as error:
-        raise _unprocessable(("body", *error.loc), error.message) from None
-    except ValueError as error:  # the queue's own checks say "field: message"
-        field_name, sep, message = str(error).partition(": ")
-        loc = ("body", field_name) if sep else ("body",)
-        raise _unprocessable(loc, message if sep else str(error)) from None
-
-
-def _unprocessable(loc: tuple[str | int, ...], message: str) -> HTTPException:
-    """A 422 shaped like FastAPI's own validation errors: {"detail": [{loc, msg, type}]}."""
-    return HTTPException(422, [{"loc": list(loc), "msg": message, "type": "value_error"}])

@@ -8,19 +8,17 @@ group. `add_routes(router, services)` is called by api.create_router.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from . import views
-from .api_limits import QueueFullError
+from .api_errors import http_errors
 from .api_payload import FieldError, resolve_checkpoint
 from .api_schemas import Enqueued, ErrorOut, TaskOut
 from .models import Task
-from .queue_groups import MAX_GROUP_ID, GroupNotFoundError, GroupStateError
+from .queue_groups import MAX_GROUP_ID
 from .queue_room import group_retry_count, room_check
 from .services import Catalog, Services
 
@@ -124,7 +122,7 @@ def add_routes(router: APIRouter, services: Services) -> None:
         summary="A group of tasks queued together",
     )
     def get_group(group_id: GroupId, request: Request):
-        with _group_errors():
+        with http_errors():
             return group_view(services, group_id, base_url(request))
 
     @router.post(
@@ -136,7 +134,7 @@ def add_routes(router: APIRouter, services: Services) -> None:
     def cancel_group(group_id: GroupId, request: Request):
         """Pending tasks become cancelled at once; the running one is interrupted and ends
         cancelled shortly. 409 when no task of the group is pending or running."""
-        with _group_errors():
+        with http_errors():
             queue.cancel_group(group_id)
             return group_view(services, group_id, base_url(request))
 
@@ -150,7 +148,7 @@ def add_routes(router: APIRouter, services: Services) -> None:
     def retry_group(group_id: GroupId, request: Request):
         """Each failed or cancelled task of the group not retried yet is queued again as a
         new task of the same group. 409 when there is none. Answers the whole group."""
-        with _group_errors():
+        with http_errors():
             room_check(queue, services.settings)(group_retry_count(queue, group_id))
             queue.retry_group(group_id)
             return group_view(services, group_id, base_url(request))
@@ -164,18 +162,6 @@ def add_routes(router: APIRouter, services: Services) -> None:
     )
     def delete_group(group_id: GroupId):
         """Refused (409, nothing deleted) while a task of the group runs: cancel it first."""
-        with _group_errors():
+        with http_errors():
             queue.delete_group(group_id)
         return Response(status_code=204)
-
-
-@contextmanager
-def _group_errors() -> Iterator[None]:
-    try:
-        yield
-    except GroupNotFoundError as error:
-        raise HTTPException(404, str(error)) from None
-    except GroupStateError as error:
-        raise HTTPException(409, str(error)) from None
-    except QueueFullError as error:  # past "most pending tasks"
-        raise HTTPException(429, str(error)) from None
