@@ -116,7 +116,7 @@ def test_builtin_extension_through_the_api_replays_like_sdapi(
         for a, b in zip(decoded(baseline["images"]), decoded(direct["images"]), strict=True)
     )
     assert change > 0, "the extension did not change the image: nothing is proven"
-    fidelity_note(f"changes the image by {change:.1f}/255")
+    fidelity_note(f"changes the image by {change:.3g}/255")
 
 
 @pytest.mark.fidelity("Refiner", "api")
@@ -129,7 +129,7 @@ def test_refiner_through_the_api_replays_like_sdapi(running_forge, fidelity_note
     assert "Refiner: randB" in task["infotext"]
     change = mean_difference(decoded(baseline["images"])[0], decoded(direct["images"])[0])
     assert change > 0, "the refiner did not change the image: nothing is proven"
-    fidelity_note(f"changes the image by {change:.1f}/255")
+    fidelity_note(f"changes the image by {change:.3g}/255")
 
 
 def xyz_axis(forge, label: str) -> int:

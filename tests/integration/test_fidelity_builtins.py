@@ -57,7 +57,7 @@ def prove(
         builtin.set_up(ScriptControls(forge_page.page, tab, builtin.title))
     task = assert_queue_matches_generate_all(forge_page, tab, builtin.infotext)
     change = assert_changed(_baselines[key], samples(task.result_images, tab))
-    fidelity_note(f"changes the image by {change:.1f}/255")
+    fidelity_note(f"changes the image by {change:.3g}/255")
 
 
 @pytest.mark.parametrize("builtin", cases("txt2img"))
