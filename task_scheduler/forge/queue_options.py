@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..schedule import parse_when, server_zone
 from ..services import Catalog
 
 MAX_CHECKPOINTS = 100  # one click; the tab's list and the store handle far more
@@ -96,22 +97,11 @@ def short_name(title: str) -> str:
 
 
 def parse_time(value: Any) -> float | None:
-    """Epoch seconds from an ISO 8601 date-time; without a UTC offset it is the server's
-    local time. None for null or ''."""
+    """Epoch seconds from an ISO 8601 date-time (read as the REST API reads `run_after`: without
+    a UTC offset it is the server's local time). None for null or ''."""
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or len(value) > 64:
-        raise ValueError("run_after: must be an ISO 8601 date-time, e.g. 2026-12-02T01:00")
-    text = value.strip()
-    if text.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not read "Z"
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f"run_after: {value!r} is not an ISO 8601 date-time, e.g. 2026-12-02T01:00"
-        ) from None
-    return moment.timestamp()  # a naive time is read as local time
+    return parse_when(value, server_zone())
 
 
 def _checkpoints(value: Any) -> list[str]:
