@@ -23,11 +23,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from task_scheduler import api
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.files import FileStore
-from task_scheduler.queue_manager import QueueManager
-from task_scheduler.services import Catalog, Services
+from task_scheduler.api import app as api
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.files import FileStore
+from task_scheduler.core.queue_manager import QueueManager
+from task_scheduler.core.services import Catalog, Services
 
 BODY = {
     "prompt": "a photograph of an astronaut riding a horse, highly detailed, 8k",

@@ -20,9 +20,9 @@ import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.host import RunResult
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.host import RunResult
+from task_scheduler.core.queue_manager import QueueManager
 
 PARAMS = {
     "source": "ui",

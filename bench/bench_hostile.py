@@ -68,10 +68,17 @@ def run_cli(db_path: str) -> tuple[int, str, float, float]:
     Its peak is measured by /usr/bin/time: a child forked from this process would count
     this process's memory at the fork."""
     data_dir = tempfile.mkdtemp(prefix="bench-peer-")
-    from task_scheduler.queue_manager import QueueManager
+    from task_scheduler.core.queue_manager import QueueManager
 
     QueueManager(os.path.join(data_dir, "tasks.sqlite3")).close()
-    command = [sys.executable, "-m", "task_scheduler.peer_import", db_path, "--data-dir", data_dir]
+    command = [
+        sys.executable,
+        "-m",
+        "task_scheduler.peers.importer",
+        db_path,
+        "--data-dir",
+        data_dir,
+    ]
     start = time.perf_counter()
     done = subprocess.run(
         ["/usr/bin/time", "-f", "%M", *command], cwd=ROOT, capture_output=True, text=True

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.queue_manager import QueueManager
 
 
 def pytest_configure(config):

@@ -1,4 +1,4 @@
-"""A fake generation backend that honours the Host contract (task_scheduler/host.py).
+"""A fake generation backend that honours the Host contract (task_scheduler/core/host.py).
 
 It "generates" by stepping through the task's steps, reporting progress, honouring interrupts,
 and writing real PNG files, so everything above the Forge boundary runs for real.
@@ -10,10 +10,10 @@ import os
 import threading
 from collections.abc import Callable
 
-from task_scheduler import affinity
-from task_scheduler import params as task_params
-from task_scheduler.host import CancelToken, Progress, ProgressCallback, RunResult
-from task_scheduler.models import Task
+from task_scheduler.core import affinity
+from task_scheduler.core import params as task_params
+from task_scheduler.core.host import CancelToken, Progress, ProgressCallback, RunResult
+from task_scheduler.core.models import Task
 
 
 class Pause:

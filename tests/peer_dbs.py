@@ -1,7 +1,7 @@
 """Databases of the other queue extensions, built as their own code builds and writes them.
 
 SachiraChin's sd-webui-forge-task-scheduler (commit 7cf52be4): the raw DDL of
-task_scheduler/db.py `_init_db` + `_migrate_db`, rows as `Task.to_dict()` writes them
+task_scheduler/store/sqlite.py `_init_db` + `_migrate_db`, rows as `Task.to_dict()` writes them
 (json.dumps of params / script_args / result_images, naive local ISO times).
 
 Agent Scheduler (ArtVentureX, commit a3375332): the DDL SQLAlchemy emits for SQLite from
@@ -430,7 +430,7 @@ def agent_api_img2img_row(**overrides: Any) -> dict[str, Any]:
 
 def peer_catalog():
     """The names a test Forge knows: FreeU and ControlNet are always-on, X/Y/Z plot is not."""
-    from task_scheduler.services import Catalog
+    from task_scheduler.core.services import Catalog
 
     scripts = ["X/Y/Z plot", "Sampler", "Seed", "FreeU", "ControlNet"]
     alwayson = ["Sampler", "Seed", "FreeU", "ControlNet"]

@@ -5,7 +5,7 @@ script layout, defaults and the file store.
 
 A UI-captured task is ``Task(task_type, params={"source": "ui", "inputs": {name: value},
 "top_bar": {...}, "user": name}, checkpoint=title, script_args={"selected": title,
-"scripts": {title: [args]}}, files=[...])``; see task_scheduler/params.py for how the rest of
+"scripts": {title: [args]}}, files=[...])``; see task_scheduler/core/params.py for how the rest of
 the extension reads it.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ..services import Catalog
+from ..core.services import Catalog
 from .layout import TABS, script_title
 
 log = logging.getLogger("task_scheduler")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..conflicts import Conflict, ConflictReport, InstalledExtension
+from ..peers.conflicts import Conflict, ConflictReport, InstalledExtension
 
 log = logging.getLogger("task_scheduler")
 

@@ -16,12 +16,12 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..executor import TaskExecutor
-from ..files import FileStore
-from ..queue_manager import QueueManager
-from ..queue_room import room_check
-from ..services import Services
-from ..store_faults import StoreFault
+from ..core.executor import TaskExecutor
+from ..core.files import FileStore
+from ..core.queue_manager import QueueManager
+from ..core.queue_room import room_check
+from ..core.services import Services
+from ..store.faults import StoreFault
 from . import conflicts as forge_conflicts
 from . import resource_lists
 from . import settings as forge_settings
@@ -31,7 +31,7 @@ from .queue_button import QueueButtons
 from .ui_capture import enqueue_from_ui
 
 if TYPE_CHECKING:
-    from ..api_auth import RestAccess
+    from ..api.auth import RestAccess
 
 log = logging.getLogger("task_scheduler")
 
@@ -152,7 +152,7 @@ def _unload(extension: Extension) -> None:
         _process.accepting = executor.is_running
         _process.previous = executor
     executor.shutdown(timeout=0)
-    from .. import api
+    from ..api import app as api
 
     api.shutdown(extension.services)
 
@@ -167,7 +167,7 @@ def _app_started(extension: Extension, demo: Any, app: Any) -> None:
     if demo is not None:
         extension.buttons.bind(demo)
         extension.host.generate_inputs = extension.buttons.generate_inputs
-    from .. import api
+    from ..api import app as api
 
     with forge_conflicts.routes_first(app, extension.services):
         api.install(app, extension.services, _rest_access())
@@ -191,7 +191,7 @@ def _rest_access() -> RestAccess:
     credentials cannot be read (fail closed, never open)."""
     from modules.shared import cmd_opts
 
-    from ..api_auth import RestAccess, rest_access
+    from ..api.auth import RestAccess, rest_access
 
     api_flag = bool(getattr(cmd_opts, "api", False))
     nowebui = bool(getattr(cmd_opts, "nowebui", False))
@@ -218,7 +218,7 @@ def _find_peers() -> list:
     from modules import paths_internal
     from modules.shared import cmd_opts
 
-    from ..peer_sources import find_sources
+    from ..peers.sources import find_sources
 
     agent_file = getattr(cmd_opts, "agent_scheduler_sqlite_file", None)  # its preload option
     return find_sources([paths_internal.extensions_dir], agent_file=agent_file)

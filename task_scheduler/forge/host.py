@@ -19,9 +19,9 @@ import shutil
 import threading
 from typing import Any
 
-from ..files import FileStore
-from ..host import CancelToken, Progress, ProgressCallback, RunResult
-from ..models import Task
+from ..core.files import FileStore
+from ..core.host import CancelToken, Progress, ProgressCallback, RunResult
+from ..core.models import Task
 from . import loaded_model, sample_saving, top_bar
 from .main_thread_call import call_on_main_thread
 from .outcome import ReplayOutcome
@@ -35,7 +35,7 @@ FORGE_TASK_ID = "forge_task_id"  # Services.extras key: the running task's Forge
 
 
 class ForgeHost:
-    """The real host (task_scheduler.host.Host) for the worker."""
+    """The real host (task_scheduler.core.host.Host) for the worker."""
 
     def __init__(self, files: FileStore, work_dir: str, extras: dict[str, Any] | None = None):
         self.files = files
@@ -116,7 +116,7 @@ class ForgeHost:
 
     def _run_replay(self, task: Task, forge_id: str, upload_dir: str) -> ReplayOutcome:
         # A LoRA / ControlNet model gone since queueing fails the task naming it; a style
-        # or embedding gone or changed becomes a warning (task_scheduler/resources.py).
+        # or embedding gone or changed becomes a warning (task_scheduler/core/resources.py).
         findings = check_task(task)
         if findings.errors:
             raise RuntimeError(" ".join(findings.errors))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from ..affinity import loaded_key
+from ..core.affinity import loaded_key
 
 _KEEP = 16  # setups remembered (one per model loaded lately)
 _known: dict[str, str] = {}

@@ -24,7 +24,7 @@ from typing import Any
 
 import gradio as gr
 
-from .. import same_origin
+from ..api import same_origin
 from .layout import TABS
 from .queue_options import QueueOptions, parse
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..schedule import parse_when, server_zone
-from ..services import Catalog
+from ..core.schedule import parse_when, server_zone
+from ..core.services import Catalog
 
 MAX_CHECKPOINTS = 100  # one click; the tab's list and the store handle far more
 _MAX_TEXT = 100_000

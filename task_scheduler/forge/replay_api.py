@@ -26,9 +26,9 @@ import logging
 from contextlib import closing
 from typing import Any
 
-from ..api_payload import restore_images
-from ..files import FileStore
-from ..models import Task
+from ..api.payload import restore_images
+from ..core.files import FileStore
+from ..core.models import Task
 from . import sample_saving
 from .outcome import ReplayOutcome
 

@@ -12,8 +12,8 @@ import json
 import types
 from typing import Any
 
-from ..files import FileStore
-from ..models import Task
+from ..core.files import FileStore
+from ..core.models import Task
 from .capture import replay_inputs
 from .layout import (
     component_default,

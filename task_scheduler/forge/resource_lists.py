@@ -1,4 +1,4 @@
-"""Forge's lists of LoRAs, styles, embeddings and ControlNet models, for task_scheduler.resources
+"""Forge's lists of LoRAs, styles, embeddings and ControlNet models, for core/resources.py
 (recorded at enqueue, checked before a task runs).
 
 Each reader degrades to "cannot tell" (never to "missing") when the extension that owns a list
@@ -12,8 +12,16 @@ import os
 import sys
 from typing import Any
 
-from ..models import Task
-from ..resources import RESOURCES_KEY, Findings, ForgeNow, TaskTexts, check, snapshot, task_texts
+from ..core.models import Task
+from ..core.resources import (
+    RESOURCES_KEY,
+    Findings,
+    ForgeNow,
+    TaskTexts,
+    check,
+    snapshot,
+    task_texts,
+)
 
 log = logging.getLogger("task_scheduler")
 

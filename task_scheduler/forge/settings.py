@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ..services import Settings
+from ..core.services import Settings
 
 SECTION = ("task_scheduler", "Task Scheduler")
 PREFIX = "task_scheduler_"

@@ -6,9 +6,9 @@ import os
 import tempfile
 from typing import Any
 
-from ..files import FileStore, StagedFiles
-from ..queue_manager import QueueManager
-from ..store_faults import fault_of
+from ..core.files import FileStore, StagedFiles
+from ..core.queue_manager import QueueManager
+from ..store.faults import fault_of
 from . import resource_lists, top_bar
 from .capture import capture
 from .catalog import forge_catalog

@@ -64,7 +64,7 @@ class UnstorableValueError(ValueError):
 
 
 class FileSink(Protocol):
-    """Where captured files go (task_scheduler.files.FileStore fits)."""
+    """Where captured files go (task_scheduler.core.files.FileStore fits)."""
 
     def put(self, data: bytes, ext: str) -> str: ...
 

@@ -14,13 +14,13 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .. import api_tasks
-from ..api_limits import QueueFullError
-from ..api_payload import FieldError
-from ..models import TaskNotFoundError, TaskStateError
-from ..queue_manager import MOVES
-from ..queue_room import failed_to_retry, room_check
-from ..services import Services
+from ..api import tasks as api_tasks
+from ..api.limits import QueueFullError
+from ..api.payload import FieldError
+from ..core.models import TaskNotFoundError, TaskStateError
+from ..core.queue_manager import MOVES
+from ..core.queue_room import failed_to_retry, room_check
+from ..core.services import Services
 from . import editing, group_actions, peer_actions, views
 from .infotext import infotext
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import params as task_params
-from ..models import Task
+from ..core import params as task_params
+from ..core.models import Task
 
 # form field -> how its text becomes a value
 _INTEGERS = ("steps", "seed", "width", "height", "priority")

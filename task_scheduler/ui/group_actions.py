@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api_limits import QueueFullError
-from ..queue_groups import GroupNotFoundError, GroupStateError
-from ..queue_room import group_retry_count, room_check
-from ..services import Services
+from ..api.limits import QueueFullError
+from ..core.queue_groups import GroupNotFoundError, GroupStateError
+from ..core.queue_room import group_retry_count, room_check
+from ..core.services import Services
 
 
 class GroupActionError(ValueError):

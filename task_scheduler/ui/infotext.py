@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import params as task_params
-from ..models import Task
+from ..core import params as task_params
+from ..core.models import Task
 
 # (infotext key, task field) in Forge's order
 _KEYS = (

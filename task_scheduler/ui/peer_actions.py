@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api_limits import QueueFullError
-from ..api_peer import detected_source, import_detected, source_view
-from ..peer_sources import PeerSourceError
-from ..services import Services
+from ..api.limits import QueueFullError
+from ..api.peer import detected_source, import_detected, source_view
+from ..core.services import Services
+from ..peers.sources import PeerSourceError
 
 
 def sources(services: Services, _request: dict) -> dict[str, Any]:

@@ -13,9 +13,9 @@ import logging
 
 import gradio as gr
 
-from .. import same_origin
-from ..services import Services
-from ..store_faults import fault_of
+from ..api import same_origin
+from ..core.services import Services
+from ..store.faults import fault_of
 from . import commands
 
 log = logging.getLogger("task_scheduler")

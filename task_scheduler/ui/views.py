@@ -9,12 +9,12 @@ import time
 import uuid
 from typing import Any
 
-from .. import params as task_params
-from ..conflicts import conflicts_of
-from ..models import Task, TaskStatus
-from ..schedule import local_text
-from ..services import Services
-from ..views import run_order_places
+from ..core import params as task_params
+from ..core.models import Task, TaskStatus
+from ..core.schedule import local_text
+from ..core.services import Services
+from ..core.views import run_order_places
+from ..peers.conflicts import conflicts_of
 
 PROMPT_EXCERPT = 160  # characters of the prompt a list row carries
 PAGE_SIZES = (25, 50, 100, 200)

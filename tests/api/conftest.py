@@ -12,12 +12,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from task_scheduler import api
-from task_scheduler.callbacks import CallbackSender
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.files import FileStore
-from task_scheduler.queue_manager import QueueManager
-from task_scheduler.services import Catalog, Services, Settings
+from task_scheduler.api import app as api
+from task_scheduler.callbacks.delivery import CallbackSender
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.files import FileStore
+from task_scheduler.core.queue_manager import QueueManager
+from task_scheduler.core.services import Catalog, Services, Settings
 from tests.fakes import FakeHost
 
 CATALOG = Catalog(
@@ -141,7 +141,7 @@ class PausingHost(FakeHost):
         self.paused = threading.Event()
 
     def run(self, task, on_progress, cancel):
-        from task_scheduler.host import Progress, RunResult
+        from task_scheduler.core.host import Progress, RunResult
 
         self._interrupt.clear()
         self.ran.append(task.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.routing import APIRoute
 
-from task_scheduler.api_auth import credentials_match, parse_api_auth
+from task_scheduler.api.auth import credentials_match, parse_api_auth
 from tests.api.conftest import USERS
 
 BASE = "/task-scheduler"

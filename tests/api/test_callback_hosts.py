@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from task_scheduler.callback_hosts import is_allowed, parse_hosts
+from task_scheduler.callbacks.hosts import is_allowed, parse_hosts
+from task_scheduler.core.services import Settings
 from task_scheduler.forge.settings import settings_from_options
-from task_scheduler.services import Settings
 from tests.api.test_callbacks import BASE, Receiver, wait_callback_status
 
 # Receivers here listen on 127.0.0.1: Forge's local-address rule is off, as the README says

@@ -11,13 +11,13 @@ import subprocess
 import sys
 import textwrap
 
-from task_scheduler import api as api_module
+from task_scheduler.api import app as api_module
 from tests.api.test_callbacks import LOCAL_OK, Receiver, wait_callback_status
 
 CLAIM_AND_DIE = textwrap.dedent(
     """
     import os, sys
-    from task_scheduler.queue_manager import QueueManager
+    from task_scheduler.core.queue_manager import QueueManager
     queue = QueueManager(sys.argv[1])
     task = queue.add_task(
         "txt2img", {"source": "api", "payload": {"prompt": "x"}}, callback_url=sys.argv[2]

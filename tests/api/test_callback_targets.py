@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from task_scheduler.services import Settings
+from task_scheduler.core.services import Settings
 from tests.api.test_callbacks import BASE, Receiver, dead_url, wait_callback_status
 
 FORBID = Settings()  # Forge's default: api_forbid_local_requests on

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from task_scheduler.services import Settings
+from task_scheduler.core.services import Settings
 from tests.api.conftest import WAIT
 
 BASE = "/task-scheduler"

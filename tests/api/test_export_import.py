@@ -7,8 +7,8 @@ import copy
 
 import pytest
 
-from task_scheduler.api_payload import restore_images
-from task_scheduler.services import Settings
+from task_scheduler.api.payload import restore_images
+from task_scheduler.core.services import Settings
 from tests.api.conftest import png_base64
 
 BASE = "/task-scheduler"

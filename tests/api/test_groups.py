@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from task_scheduler.services import Settings
+from task_scheduler.core.services import Settings
 from tests.api.conftest import CATALOG, png_base64
 
 BASE = "/task-scheduler"

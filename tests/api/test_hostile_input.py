@@ -124,14 +124,14 @@ def test_a_document_after_hostile_ones_is_still_imported_whole(server):
 
 
 def run_peer_cli(tmp_path, db_path: str) -> tuple[int, str, float]:
-    """`python -m task_scheduler.peer_import DB --data-dir ...`: exit code, output and its
+    """`python -m task_scheduler.peers.importer DB --data-dir ...`: exit code, output and its
     peak resident MB (measured by /usr/bin/time, so nothing of this process is counted)."""
-    from task_scheduler.queue_manager import QueueManager
+    from task_scheduler.core.queue_manager import QueueManager
 
     data_dir = tmp_path / "data"
     data_dir.mkdir(exist_ok=True)
     QueueManager(data_dir / "tasks.sqlite3").close()  # the extension ran there once
-    command = [sys.executable, "-m", "task_scheduler.peer_import", db_path]
+    command = [sys.executable, "-m", "task_scheduler.peers.importer", db_path]
     done = subprocess.run(
         ["/usr/bin/time", "-f", "%M", *command, "--data-dir", str(data_dir)],
         cwd=ROOT,

@@ -9,7 +9,7 @@ import pickle
 
 import pytest
 
-from task_scheduler.api_payload import FILE_REF, restore_images
+from task_scheduler.api.payload import FILE_REF, restore_images
 from tests.api.conftest import png_base64
 
 BASE = "/task-scheduler"

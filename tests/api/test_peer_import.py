@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from task_scheduler.peer_sources import find_sources
+from task_scheduler.peers.sources import find_sources
 from tests import peer_dbs as peers
 
 URL = "/task-scheduler/import/peer"
@@ -150,7 +150,7 @@ def test_a_source_that_vanished_after_listing_answers_409(peer_api):
 def test_an_import_past_the_most_pending_tasks_setting_is_429_and_stores_nothing(
     make_api, tmp_path
 ):
-    from task_scheduler.services import Settings
+    from task_scheduler.core.services import Settings
 
     extensions = tmp_path / "extensions"
     api = make_api(settings=Settings(max_pending=2))

@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 from PIL import Image
 
-from task_scheduler.services import Settings
+from task_scheduler.core.services import Settings
 from tests.api.conftest import WAIT, png_base64
 
 ROOT = Path(__file__).resolve().parents[2]

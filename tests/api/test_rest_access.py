@@ -11,7 +11,7 @@ import itertools
 
 import pytest
 
-from task_scheduler.api_auth import RestAccess, parse_gradio_auth, rest_access
+from task_scheduler.api.auth import RestAccess, parse_gradio_auth, rest_access
 
 API_AUTH = "robot:r0b0t"
 GRADIO_AUTH = "ada:lovelace"

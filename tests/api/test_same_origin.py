@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from task_scheduler.same_origin import refusal
+from task_scheduler.api.same_origin import refusal
 
 HOST = {"Host": "127.0.0.1:7860"}
 JSON = {"Content-Type": "application/json", "Content-Length": "2"}

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from task_scheduler import affinity
+from task_scheduler.core import affinity
 
 BASE = "/task-scheduler"
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -69,7 +69,7 @@ def fuzzed(tmp_path_factory):
     services.executor.start()
     yield app, services
     services.executor.shutdown(timeout=30, interrupt=True)
-    from task_scheduler import api
+    from task_scheduler.api import app as api
 
     api.shutdown(services)
     services.queue.close()

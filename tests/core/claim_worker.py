@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.queue_manager import QueueManager
 
 
 def main(db_path: str, mode: str) -> None:

@@ -10,8 +10,8 @@ import os
 import sys
 import threading
 
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.queue_manager import QueueManager
 from tests.fakes import FakeHost
 
 

@@ -6,9 +6,9 @@ Real SQLite files and the real worker thread; the only stand-in is the fake host
 
 from __future__ import annotations
 
-from task_scheduler import affinity
-from task_scheduler.affinity import Rules
-from task_scheduler.executor import TaskExecutor
+from task_scheduler.core import affinity
+from task_scheduler.core.affinity import Rules
+from task_scheduler.core.executor import TaskExecutor
 from tests.core.test_executor import WAIT, Finished
 from tests.fakes import FakeHost, api_params
 
@@ -147,9 +147,9 @@ def test_vae_and_text_encoders_are_part_of_the_setup():
 
 
 def test_the_settings_reach_the_claim(queue, tmp_path):
-    from task_scheduler.files import FileStore
+    from task_scheduler.core.files import FileStore
+    from task_scheduler.core.services import Services
     from task_scheduler.forge.settings import settings_from_options
-    from task_scheduler.services import Services
 
     config = {
         "task_scheduler_group_by_checkpoint": False,

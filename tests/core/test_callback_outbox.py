@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from task_scheduler import schema
-from task_scheduler.callbacks import IDEMPOTENCY_HEADER, CallbackSender
-from task_scheduler.queue_manager import QueueManager
-from task_scheduler.services import Settings
+from task_scheduler.callbacks.delivery import IDEMPOTENCY_HEADER, CallbackSender
+from task_scheduler.core.queue_manager import QueueManager
+from task_scheduler.core.services import Settings
+from task_scheduler.store import schema
 from tests.fakes import api_params
 
 WAIT = 30
@@ -167,9 +167,9 @@ def test_a_callback_waiting_for_its_retry_when_forge_stops_is_sent_after_the_res
 KILLED_MID_POST = textwrap.dedent(
     """
     import sys, time
-    from task_scheduler.callbacks import CallbackSender
-    from task_scheduler.queue_manager import QueueManager
-    from task_scheduler.services import Settings
+    from task_scheduler.callbacks.delivery import CallbackSender
+    from task_scheduler.core.queue_manager import QueueManager
+    from task_scheduler.core.services import Settings
     queue = QueueManager(sys.argv[1])
     sender = CallbackSender(
         queue, lambda: Settings(forbid_local_requests=False), timeout=60, lease_seconds=0.5

@@ -14,8 +14,8 @@ import threading
 
 import pytest
 
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.models import TaskStatus
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.models import TaskStatus
 from tests.fakes import FakeHost, Pause, api_params
 
 WAIT = 30  # upper bound for a condition, never a timing assertion

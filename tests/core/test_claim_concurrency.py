@@ -6,8 +6,8 @@ import multiprocessing
 import threading
 from collections import Counter
 
-from task_scheduler.models import TaskStatus
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.models import TaskStatus
+from task_scheduler.core.queue_manager import QueueManager
 from tests.fakes import api_params
 
 

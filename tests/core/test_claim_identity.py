@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from task_scheduler.models import SHUTDOWN_ERROR, TaskStatus
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.models import SHUTDOWN_ERROR, TaskStatus
+from task_scheduler.core.queue_manager import QueueManager
 from tests.fakes import api_params
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,9 +8,9 @@ import weakref
 
 import pytest
 
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.host import Progress, RunResult
-from task_scheduler.models import TaskStatus
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.host import Progress, RunResult
+from task_scheduler.core.models import TaskStatus
 from tests.fakes import FakeHost, api_params
 
 WAIT = 30  # generous upper bound for conditions; never a timing assertion

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from task_scheduler.files import FileStore, StagedFiles
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.files import FileStore, StagedFiles
+from task_scheduler.core.queue_manager import QueueManager
 from tests.fakes import api_params
 
 

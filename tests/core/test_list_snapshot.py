@@ -12,9 +12,9 @@ import threading
 
 import pytest
 
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.models import TaskStatus
-from task_scheduler.views import queue_view, task_page_view
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.models import TaskStatus
+from task_scheduler.core.views import queue_view, task_page_view
 from tests.fakes import FakeHost, api_params
 
 READS = 200
@@ -24,7 +24,7 @@ FULL_PAGE = 10_000
 @pytest.fixture
 def busy_writer(db_path, tmp_path):
     """Another manager on the same file (as another thread or process) changing it nonstop."""
-    from task_scheduler.queue_manager import QueueManager
+    from task_scheduler.core.queue_manager import QueueManager
 
     writer = QueueManager(db_path, files_dir=tmp_path / "inputs")
     stop = threading.Event()
@@ -78,8 +78,8 @@ def test_the_views_total_and_rows_agree_under_writes(queue, busy_writer):
 
 
 def test_the_tabs_list_places_agree_with_its_rows_under_writes(queue, busy_writer, tmp_path):
-    from task_scheduler.files import FileStore
-    from task_scheduler.services import Services
+    from task_scheduler.core.files import FileStore
+    from task_scheduler.core.services import Services
     from task_scheduler.ui.views import task_list
 
     executor = TaskExecutor(queue, FakeHost())  # never started

@@ -18,13 +18,13 @@ import zlib
 
 import pytest
 
-from task_scheduler.affinity import Rules
-from task_scheduler.api_payload import FILE_REF
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.files import FileStore
-from task_scheduler.models import TaskStatus
-from task_scheduler.peer_import import ALREADY, import_source
-from task_scheduler.peer_sources import (
+from task_scheduler.api.payload import FILE_REF
+from task_scheduler.core.affinity import Rules
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.files import FileStore
+from task_scheduler.core.models import TaskStatus
+from task_scheduler.peers.importer import ALREADY, import_source
+from task_scheduler.peers.sources import (
     AGENT,
     SACHIRA,
     PeerSourceError,
@@ -580,7 +580,7 @@ def test_an_imported_txt2img_task_runs_through_the_worker(extensions, queue, fil
 
 def _cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "task_scheduler.peer_import", *map(str, args)],
+        [sys.executable, "-m", "task_scheduler.peers.importer", *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -590,7 +590,7 @@ def _cli(*args):
 
 def test_the_command_line_imports_a_file_anywhere_and_refuses_other_files(tmp_path):
     data = tmp_path / "data"
-    from task_scheduler.queue_manager import QueueManager
+    from task_scheduler.core.queue_manager import QueueManager
 
     QueueManager(data / "tasks.sqlite3").close()
     path = peers.make_agent_db(str(tmp_path / "backup"), [peers.agent_ui_txt2img_row(name="cli")])
@@ -616,7 +616,7 @@ def test_the_command_line_imports_a_file_anywhere_and_refuses_other_files(tmp_pa
 
 def test_a_blob_check_never_needs_the_pickle():
     """The empty-list recognition compares bytes; nothing is unpickled."""
-    import task_scheduler.peer_agent as agent
+    import task_scheduler.peers.agent as agent
 
     assert agent._blob_bytes(zlib.compress(pickle.dumps([]))) in agent._EMPTY_BLOBS
     assert agent._blob_bytes(zlib.compress(pickle.dumps([0]))) not in agent._EMPTY_BLOBS

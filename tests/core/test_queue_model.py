@@ -17,7 +17,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.queue_manager import QueueManager
 from tests.fakes import api_params
 
 priorities = st.integers(min_value=-2, max_value=2)

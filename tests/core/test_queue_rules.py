@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from task_scheduler.files import FileStore
-from task_scheduler.models import SHUTDOWN_ERROR, TaskNotFoundError, TaskStateError, TaskStatus
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.files import FileStore
+from task_scheduler.core.models import SHUTDOWN_ERROR, TaskNotFoundError, TaskStateError, TaskStatus
+from task_scheduler.core.queue_manager import QueueManager
 from tests.fakes import api_params
 
 

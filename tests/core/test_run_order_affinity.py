@@ -1,7 +1,7 @@
 """Random queue operations with checkpoint affinity keep the run order of a reference model.
 
 The model of test_queue_model.py (the base order: priorities, moves, cancels) plus the rule of
-README "Run order", written here independently of task_scheduler/affinity.py:
+README "Run order", written here independently of task_scheduler/core/affinity.py:
 - only the lowest priority runs; a head placed by hand runs;
 - else, among the head and the tasks behind it up to the first one placed by hand (at most
   WINDOW), the first one passed over MAX_PASSED times or first passed over MAX_WAIT ago runs;
@@ -20,7 +20,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
-from task_scheduler.affinity import Rules, loaded_key
+from task_scheduler.core.affinity import Rules, loaded_key
 from tests.core.test_queue_model import QueueModel, priorities
 from tests.fakes import api_params
 

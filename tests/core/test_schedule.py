@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.queue_manager import QueueManager
-from task_scheduler.run_schedule import RunSchedule
-from task_scheduler.schedule import Schedule, Window, format_wait, gate, parse_when
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.queue_manager import QueueManager
+from task_scheduler.core.run_schedule import RunSchedule
+from task_scheduler.core.schedule import Schedule, Window, format_wait, gate, parse_when
 from tests.core.test_executor import WAIT, Finished
 from tests.fakes import FakeHost, api_params
 

@@ -6,11 +6,11 @@ import sqlite3
 
 import pytest
 
-from task_scheduler import db as db_module
-from task_scheduler import run_plan
-from task_scheduler.db import HISTORY, PENDING, TaskStore
-from task_scheduler.models import SchemaVersionError, TaskStatus
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core import run_plan
+from task_scheduler.core.models import SchemaVersionError, TaskStatus
+from task_scheduler.core.queue_manager import QueueManager
+from task_scheduler.store import sqlite as db_module
+from task_scheduler.store.sqlite import HISTORY, PENDING, TaskStore
 from tests.fakes import api_params
 
 

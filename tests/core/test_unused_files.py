@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from task_scheduler.files import FileStore
-from task_scheduler.queue_manager import QueueManager
-from task_scheduler.queue_removal import UNUSED_FILE_GRACE_SECONDS
+from task_scheduler.core.files import FileStore
+from task_scheduler.core.queue_manager import QueueManager
+from task_scheduler.core.queue_removal import UNUSED_FILE_GRACE_SECONDS
 from tests.fakes import api_params
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def start_up(folders) -> None:
 def start_up_in_another_process(folders) -> None:
     db_path, inputs = folders
     code = (
-        "import sys; from task_scheduler.queue_manager import QueueManager; "
+        "import sys; from task_scheduler.core.queue_manager import QueueManager; "
         "QueueManager(sys.argv[1], files_dir=sys.argv[2]).close()"
     )
     subprocess.run([sys.executable, "-c", code, str(db_path), str(inputs)], cwd=REPO, check=True)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from task_scheduler import db, files
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core import files
+from task_scheduler.core.queue_manager import QueueManager
+from task_scheduler.store import sqlite as db
 from tests.api.conftest import build_api
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from task_scheduler import api as api_module
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.api import app as api_module
+from task_scheduler.core.queue_manager import QueueManager
 from tests.fakes import api_params
 from tests.ui.app import TabApp
 

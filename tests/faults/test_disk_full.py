@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import random
 
-from task_scheduler.store_faults import KEEP_FREE_BYTES
+from task_scheduler.store.faults import KEEP_FREE_BYTES
 from tests.api.conftest import png_base64
 from tests.fakes import FakeHost
 

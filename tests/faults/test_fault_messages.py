@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from task_scheduler.store_faults import fault_of
+from task_scheduler.store.faults import fault_of
 
 
 @pytest.mark.parametrize(

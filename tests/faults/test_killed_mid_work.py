@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from task_scheduler.files import FileStore
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.files import FileStore
+from task_scheduler.core.queue_manager import QueueManager
 from tests.api.conftest import png_base64
 from tests.fakes import api_params
 

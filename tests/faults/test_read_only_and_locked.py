@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.queue_manager import QueueManager
 from tests.fakes import FakeHost, api_params
 from tests.faults.conftest import another_process_locking, short_busy_timeout
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from task_scheduler.store_faults import KEEP_FREE_BYTES
+from task_scheduler.store.faults import KEEP_FREE_BYTES
 from tests.fakes import api_params
 from tests.ui.app import TabApp
 

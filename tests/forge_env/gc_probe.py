@@ -22,9 +22,9 @@ _TRACKED = {
     "processed": ("modules.processing", "Processed"),
     "pil_images": ("PIL.Image", "Image"),
     "tensors": ("torch", "Tensor"),
-    "tasks": ("task_scheduler.models", "Task"),
+    "tasks": ("task_scheduler.core.models", "Task"),
     "replay_outcomes": ("task_scheduler.forge.outcome", "ReplayOutcome"),
-    "run_results": ("task_scheduler.host", "RunResult"),
+    "run_results": ("task_scheduler.core.host", "RunResult"),
 }
 
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from task_scheduler import params as task_params
-from task_scheduler.files import FileStore
+from task_scheduler.core import params as task_params
+from task_scheduler.core.files import FileStore
+from task_scheduler.core.models import TaskStatus
 from task_scheduler.forge.capture import capture, replay_inputs
 from task_scheduler.forge.script_args import ScriptLayout, ScriptSlot
 from task_scheduler.forge.values import Decoder, Encoder, UnstorableValueError
-from task_scheduler.models import TaskStatus
 
 FIXED = ["prompt", "negative_prompt", "init_img", "width", "height"]
 LAYOUT = ScriptLayout(

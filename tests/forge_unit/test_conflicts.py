@@ -16,12 +16,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from task_scheduler import api
-from task_scheduler.conflicts import ConflictReport, InstalledExtension, scan_extensions
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.files import FileStore
+from task_scheduler.api import app as api
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.files import FileStore
+from task_scheduler.core.services import Services
 from task_scheduler.forge import conflicts as forge_conflicts
-from task_scheduler.services import Services
+from task_scheduler.peers.conflicts import ConflictReport, InstalledExtension, scan_extensions
 from tests.fakes import FakeHost
 
 REPO = Path(__file__).resolve().parents[2]

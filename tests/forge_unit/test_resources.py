@@ -1,9 +1,9 @@
 """A task's named resources (LoRA tags, styles, embeddings, ControlNet models): recorded at
-enqueue, checked before the task runs (task_scheduler/resources.py)."""
+enqueue, checked before the task runs (task_scheduler/core/resources.py)."""
 
 from __future__ import annotations
 
-from task_scheduler.resources import (
+from task_scheduler.core.resources import (
     ForgeNow,
     TaskTexts,
     check,

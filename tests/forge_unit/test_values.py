@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from task_scheduler.files import FileStore
+from task_scheduler.core.files import FileStore
 from task_scheduler.forge.values import (
     Decoder,
     Encoder,

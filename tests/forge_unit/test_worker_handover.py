@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 import time
 
-from task_scheduler.executor import TaskExecutor
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.models import TaskStatus
 from task_scheduler.forge.extension import apply_retention, launch_after
-from task_scheduler.models import TaskStatus
 from tests.fakes import FakeHost
 
 PARAMS = {"source": "ui", "inputs": {"prompt": "p"}}

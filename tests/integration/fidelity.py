@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import expect
 
-from task_scheduler.models import Task, TaskStatus
+from task_scheduler.core.models import Task, TaskStatus
 
 from .forge_page import GENERATE_TIMEOUT_MS, ForgePage
 from .forge_process import wait_until

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from task_scheduler.models import Task
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.models import Task
+from task_scheduler.core.queue_manager import QueueManager
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "tests" / "forge_env" / "launch_forge.sh"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from task_scheduler.models import Task, TaskStatus
+from task_scheduler.core.models import Task, TaskStatus
 
 from .forge_page import ForgePage
 

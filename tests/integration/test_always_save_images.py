@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from task_scheduler.models import TaskStatus
+from task_scheduler.core.models import TaskStatus
 
 from .conftest import on_checkpoint
 from .forge_page import ForgePage

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from task_scheduler.models import TaskStatus
+from task_scheduler.core.models import TaskStatus
 
 from .forge_process import wait_until
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from task_scheduler.models import TaskStatus
+from task_scheduler.core.models import TaskStatus
 
 from .forge_page import ForgePage
 

@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from task_scheduler.models import TaskStatus
+from task_scheduler.core.models import TaskStatus
 
 from .conftest import on_checkpoint
 from .fidelity import assert_queue_matches_generate_all

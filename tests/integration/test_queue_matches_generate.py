@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from task_scheduler.models import TaskStatus
+from task_scheduler.core.models import TaskStatus
 
 from .identity import assert_queue_matches_generate
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from task_scheduler.models import Task
-from task_scheduler.queue_manager import QueueManager
+from task_scheduler.core.models import Task
+from task_scheduler.core.queue_manager import QueueManager
 
 from .conftest import ARTIFACTS, on_checkpoint
 from .forge_page import ForgePage

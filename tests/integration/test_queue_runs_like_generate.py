@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from task_scheduler.models import TaskStatus
+from task_scheduler.core.models import TaskStatus
 
 from .forge_process import wait_until
 

@@ -3,7 +3,7 @@ itself, and the tasks still pending run after Start."""
 
 from __future__ import annotations
 
-from task_scheduler.models import SHUTDOWN_ERROR, TaskStatus
+from task_scheduler.core.models import SHUTDOWN_ERROR, TaskStatus
 
 from .conftest import on_checkpoint
 from .forge_page import ForgePage

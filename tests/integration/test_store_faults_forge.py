@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from task_scheduler.store_faults import KEEP_FREE_BYTES
+from task_scheduler.store.faults import KEEP_FREE_BYTES
 from tests.faults.conftest import small_disk  # noqa: F401 - the tmpfs fixture
 
 from .conftest import on_checkpoint

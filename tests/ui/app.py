@@ -17,10 +17,10 @@ from typing import Any
 
 import gradio as gr
 
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.files import FileStore
-from task_scheduler.queue_manager import QueueManager
-from task_scheduler.services import Catalog, Services, Settings
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.files import FileStore
+from task_scheduler.core.queue_manager import QueueManager
+from task_scheduler.core.services import Catalog, Services, Settings
 from task_scheduler.ui import create_tab
 from tests.fakes import FakeHost
 
@@ -133,7 +133,7 @@ class TabApp:
     def _mount_api(self) -> None:
         """The REST API on the same server, as Forge's entry mounts it (when it exists)."""
         try:
-            from task_scheduler import api
+            from task_scheduler.api import app as api
         except ImportError:
             return
         api.mount(self.demo.app, self.services, self.api_credentials)
@@ -158,7 +158,7 @@ class TabApp:
 
     def close(self) -> None:
         try:
-            from task_scheduler import api
+            from task_scheduler.api import app as api
 
             api.shutdown(self.services)
         except ImportError:

@@ -14,7 +14,7 @@ import gradio as gr
 import pytest
 from playwright.sync_api import expect
 
-from task_scheduler.conflicts import ConflictReport, InstalledExtension
+from task_scheduler.peers.conflicts import ConflictReport, InstalledExtension
 from tests.ui.app import ROOT, TabApp, front_end_head
 from tests.ui.conftest import new_screen
 

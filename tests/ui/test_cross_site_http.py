@@ -16,9 +16,9 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from task_scheduler.api.same_origin import STATE_CHANGING
+from task_scheduler.core.views import API_PREFIX
 from task_scheduler.forge.queue_button import QueueButtons
-from task_scheduler.same_origin import STATE_CHANGING
-from task_scheduler.views import API_PREFIX
 from tests.ui.app import TabApp, _free_port, wait_until
 
 EVIL = "https://evil.example"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from task_scheduler.peer_sources import find_sources
+from task_scheduler.peers.sources import find_sources
 from tests import peer_dbs as peers
 
 
@@ -77,7 +77,7 @@ def test_without_any_found_queue_the_dialog_says_where_to_look(screen, extension
     page.get_by_role("button", name="Import from another queue…").click()
     dialog = page.get_by_role("dialog", name="Import from another queue")
     expect(dialog).to_contain_text("was found in Forge's extensions folder")
-    expect(dialog).to_contain_text("python -m task_scheduler.peer_import")
+    expect(dialog).to_contain_text("python -m task_scheduler.peers.importer")
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
 
@@ -85,9 +85,9 @@ def test_without_any_found_queue_the_dialog_says_where_to_look(screen, extension
 def test_the_tab_call_refuses_bad_requests_naming_the_field(tmp_path, queue):
     import json
 
-    from task_scheduler.executor import TaskExecutor
-    from task_scheduler.files import FileStore
-    from task_scheduler.services import Services
+    from task_scheduler.core.executor import TaskExecutor
+    from task_scheduler.core.files import FileStore
+    from task_scheduler.core.services import Services
     from task_scheduler.ui import commands
     from tests.fakes import FakeHost
 

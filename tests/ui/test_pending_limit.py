@@ -17,8 +17,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from task_scheduler.core.queue_room import room_check
 from task_scheduler.forge.queue_button import QueueButtons
-from task_scheduler.queue_room import room_check
 from task_scheduler.ui import commands
 from tests.fakes import api_params
 from tests.ui.app import TabApp, _free_port
@@ -154,7 +154,7 @@ def test_retrying_a_group_past_the_setting_stores_nothing(app):
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from task_scheduler import api
+    from task_scheduler.api import app as api
 
     group = app.queue.add_group("txt2img", api_params("grouped"), ["randA", "randB"])
     for task in group:

@@ -15,8 +15,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from task_scheduler import api
-from task_scheduler.api_auth import rest_access
+from task_scheduler.api import app as api
+from task_scheduler.api.auth import rest_access
 from tests.ui.app import TabApp, wait_until
 
 API_USER = ("robot", "r0b0t")

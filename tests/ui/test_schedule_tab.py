@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from task_scheduler.schedule import Schedule, Window, local_text
+from task_scheduler.core.schedule import Schedule, Window, local_text
 from tests.ui.app import TabApp
 from tests.ui.conftest import new_screen
 

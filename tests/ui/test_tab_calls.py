@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from task_scheduler.executor import TaskExecutor
-from task_scheduler.files import FileStore
-from task_scheduler.services import Services
+from task_scheduler.core.executor import TaskExecutor
+from task_scheduler.core.files import FileStore
+from task_scheduler.core.services import Services
 from task_scheduler.ui import commands
 from task_scheduler.ui.infotext import infotext
 from tests.fakes import FakeHost

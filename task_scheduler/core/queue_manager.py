@@ -1,0 +1,396 @@
+"""The queue's verbs and rules, on top of the SQLite store.
+
+Run order: pending tasks by priority (lower first), then by position (first in, first out).
+Every change that depends on a task's state is checked and made in one transaction, so a
+claim, an edit and a cancel racing each other never leave a task in an impossible state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ..store.faults import KEEP_FREE_BYTES, check_free_space
+from ..store.sqlite import TaskStore
+from .files import FileStore, check_file_name
+from .models import (
+    SHUTDOWN_ERROR,
+    TASK_TYPES,
+    TERMINAL_STATUSES,
+    Task,
+    TaskNotFoundError,
+    TaskStateError,
+    TaskStatus,
+    check_transition,
+)
+from .params import apply_edits
+from .process_liveness import claim_for_this_process, claim_is_alive
+from .queue_claim import ClaimVerbs
+from .queue_groups import GroupVerbs
+from .queue_imports import ImportVerbs
+from .queue_outbox import OutboxVerbs
+from .queue_removal import RemovalVerbs
+from .run_order import place_new, target_place
+from .task_reads import TaskReads
+
+log = logging.getLogger("task_scheduler")
+
+Listener = Callable[[str, str], None]  # (event, task_id)
+
+# What a caller may set when adding or editing a task (the rest is the queue's business).
+ADD_FIELDS = frozenset(
+    {
+        "name",
+        "priority",
+        "checkpoint",
+        "script_args",
+        "callback_url",
+        "warnings",
+        "files",
+        "group_id",
+        "run_after",
+    }
+)
+EDIT_FIELDS = frozenset(
+    {"name", "priority", "checkpoint", "params", "script_args", "callback_url", "run_after"}
+)
+MOVES = ("top", "bottom", "up", "down")
+WORKER_STATE_KEY = "worker_state"
+
+
+class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs, ClaimVerbs):
+    """The task queue on one SQLite file. Thread-safe; several processes may share the file."""
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        files_dir: str | os.PathLike[str] | None = None,
+        recover: bool = True,
+        busy_timeout: float = 30.0,
+    ):
+        self.store = TaskStore(db_path, busy_timeout=busy_timeout)
+        self.files_dir = os.fspath(files_dir) if files_dir is not None else None
+        self.files = FileStore(self.files_dir) if self.files_dir is not None else None
+        # Identifies this process's claims (see process_liveness): "host:pid:token:start".
+        self.owner = claim_for_this_process(uuid.uuid4().hex[:8])
+        self._listeners: list[Listener] = []
+        self._listeners_lock = threading.Lock()
+        self._version = 0
+        self.keep_free_bytes = KEEP_FREE_BYTES  # see check_free_space
+        if recover and self.store.fault is None:  # an unavailable store says why on use
+            self.recover_interrupted()
+            self._collect_unused_files()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _collect_unused_files(self) -> None:
+        try:
+            self.collect_unused_files()
+        except Exception:  # housekeeping: never a reason for the queue not to start
+            log.exception("could not collect unused input files")
+
+    # -- change notification -----------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """Grows with every change made through this manager (cheap refresh check)."""
+        return self._version
+
+    def subscribe(self, listener: Listener) -> None:
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        with self._listeners_lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _notify(self, event: str, task_id: str) -> None:
+        with self._listeners_lock:  # += is not atomic: a lost increment hides a change
+            self._version += 1
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event, task_id)
+            except Exception:
+                log.exception("task_scheduler listener failed on %s %s", event, task_id)
+
+    # -- adding -------------------------------------------------------------------------------
+
+    def add_task(
+        self,
+        task_type: str,
+        params: dict[str, Any],
+        *,
+        front: bool = False,
+        file_contents: Mapping[str, bytes] | None = None,
+        **fields: Any,
+    ) -> Task:
+        """Queue a new pending task at the end of its priority (or first, with `front`).
+
+        Every name in `files` must be in the data folder when the task is stored; one that a
+        concurrent delete removed is written again from `file_contents` (ValueError without).
+        """
+        task = self._new_task(task_type, params, fields)
+        self.check_free_space(file_contents)
+        with self.store.transaction() as conn:
+            self._require_files(task.files, file_contents)
+            place_new(self.store, conn, task, front)
+            self.store.insert(conn, task)
+        self._notify("added", task.id)
+        return task
+
+    def add_tasks(
+        self, specs: Iterable[dict[str, Any]], file_contents: Mapping[str, bytes] | None = None
+    ) -> list[Task]:
+        """Queue several tasks at once: all of them, or none when one is invalid."""
+        tasks = []
+        for spec in specs:
+            spec = dict(spec)
+            tasks.append(self._new_task(spec.pop("task_type"), spec.pop("params"), spec))
+        self.check_free_space(file_contents)
+        with self.store.transaction() as conn:
+            for task in tasks:
+                self._require_files(task.files, file_contents)
+                place_new(self.store, conn, task, front=False)
+                self.store.insert(conn, task)
+        for task in tasks:
+            self._notify("added", task.id)
+        return tasks
+
+    def check_free_space(self, file_contents: Mapping[str, bytes] | None = None) -> None:
+        """StoreFault (disk full, 507) unless a new task and these files leave `keep_free_bytes`
+        free: the tasks already queued keep room to run and record their results."""
+        incoming = sum(len(data) for data in (file_contents or {}).values())
+        check_free_space(self.store.path, incoming, self.keep_free_bytes)
+
+    def _new_task(self, task_type: str, params: dict[str, Any], fields: dict[str, Any]) -> Task:
+        if task_type not in TASK_TYPES:
+            raise ValueError(f"task_type: must be one of {', '.join(TASK_TYPES)}")
+        if not isinstance(params, dict):
+            raise ValueError("params: must be a dict")
+        unknown = set(fields) - ADD_FIELDS
+        if unknown:
+            raise ValueError(f"{sorted(unknown)[0]}: not a field a new task can be given")
+        _check_priority(fields.get("priority", 0))
+        self.check_run_after(fields.get("run_after"))
+        for name in fields.get("files", ()):
+            check_file_name(name)
+        return Task(task_type=task_type, params=params, **fields)
+
+    # -- the worker's verbs ------------------------------------------------------------------
+
+    def update_task_status(self, task_id: str, status: str, **fields: Any) -> Task:
+        """Move a task to `status` (only along legal transitions) and set result fields."""
+        target = TaskStatus(status)
+        with self.store.transaction() as conn:
+            task = self._locked(conn, task_id)
+            check_transition(task_id, task.status, target)
+            changes: dict[str, Any] = {**fields, "status": target}
+            if target in TERMINAL_STATUSES:
+                changes.setdefault("completed_at", time.time())
+            if target == TaskStatus.RUNNING:
+                changes.setdefault("started_at", time.time())
+                changes.setdefault("claimed_by", self.owner)
+            self.store.update(conn, task_id, changes)
+            task = self.store.get(task_id, conn)
+        self._notify("finished" if target in TERMINAL_STATUSES else "updated", task_id)
+        return task
+
+    def set_fields(self, task_id: str, **fields: Any) -> None:
+        """Record bookkeeping on a task whatever its status (e.g. callback delivery)."""
+        allowed = {"callback_status", "warnings", "bookmarked"}
+        if set(fields) - allowed:
+            raise ValueError(f"{sorted(set(fields) - allowed)[0]}: not settable this way")
+        with self.store.transaction() as conn:
+            self._locked(conn, task_id)
+            self.store.update(conn, task_id, fields)
+        self._notify("updated", task_id)
+
+    def recover_interrupted(self) -> list[str]:
+        """Fail running tasks whose process is gone: they are never silently re-run."""
+        recovered = []
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, claimed_by, started_at FROM tasks WHERE status = 'running'"
+            ).fetchall()
+            for task_id, claimed_by, started_at in rows:
+                if claim_is_alive(claimed_by, started_at, own_claim=self.owner):
+                    continue
+                self.store.update(
+                    conn,
+                    task_id,
+                    {"status": "failed", "error": SHUTDOWN_ERROR, "completed_at": time.time()},
+                )
+                recovered.append(task_id)
+        for task_id in recovered:
+            log.warning("task %s was running when Forge stopped; marked failed", task_id)
+            self._notify("finished", task_id)
+        return recovered
+
+    # -- the user's verbs --------------------------------------------------------------------
+
+    def cancel_task(self, task_id: str) -> Task:
+        """Cancel a pending task, or ask the worker to interrupt the running one."""
+        with self.store.transaction() as conn:
+            task = self._locked(conn, task_id)
+            if task.status == TaskStatus.RUNNING:
+                self.store.update(conn, task_id, {"cancel_requested": True})
+                event = "cancel_requested"
+            else:
+                check_transition(task_id, task.status, TaskStatus.CANCELLED)
+                self.store.update(
+                    conn, task_id, {"status": "cancelled", "completed_at": time.time()}
+                )
+                event = "finished"
+            task = self.store.get(task_id, conn)
+        self._notify(event, task_id)
+        return task
+
+    def retry_task(self, task_id: str) -> Task:
+        """A new pending task copied from a finished one; the original stays in history."""
+        self.check_free_space()
+        with self.store.transaction() as conn:
+            task = self._retry(conn, task_id)
+        self._notify("added", task.id)
+        return task
+
+    def retry_failed(self) -> list[Task]:
+        """Retry every failed task that has not been retried yet (never loops on a bad one).
+
+        One transaction: two concurrent calls never retry the same failed task twice.
+        """
+        self.check_free_space()
+        with self.store.transaction() as conn:
+            ids = self.store.ids_where(
+                conn,
+                "status = 'failed' AND id NOT IN "
+                "(SELECT retried_from FROM tasks WHERE retried_from IS NOT NULL)",
+            )
+            tasks = [self._retry(conn, task_id) for task_id in ids]
+        for task in tasks:
+            self._notify("added", task.id)
+        return tasks
+
+    def _retry(self, conn: sqlite3.Connection, task_id: str) -> Task:
+        old = self._locked(conn, task_id)
+        if not old.is_finished:
+            raise TaskStateError(task_id, old.status.value, "retried")
+        task = Task(
+            task_type=old.task_type,
+            params=old.params,
+            name=old.name,
+            priority=old.priority,
+            checkpoint=old.checkpoint,
+            script_args=old.script_args,
+            callback_url=old.callback_url,
+            warnings=[],
+            files=old.files,
+            retried_from=old.id,
+            group_id=old.group_id,
+        )
+        place_new(self.store, conn, task, front=False)
+        self.store.insert(conn, task)
+        return task
+
+    def edit_task(
+        self, task_id: str, generation: dict[str, Any] | None = None, **fields: Any
+    ) -> Task:
+        """Change a pending task's settings (name, priority, checkpoint, params, script args).
+
+        `generation` edits common fields (prompt, steps, seed ... see params.EDITABLE_FIELDS)
+        on the task as stored at that moment, so two concurrent edits never undo each other.
+        """
+        unknown = set(fields) - EDIT_FIELDS
+        if unknown:
+            raise ValueError(f"{sorted(unknown)[0]}: not an editable task field")
+        if "priority" in fields:
+            _check_priority(fields["priority"])
+        self.check_run_after(fields.get("run_after"))
+        with self.store.transaction() as conn:
+            task = self._locked(conn, task_id)
+            if task.status != TaskStatus.PENDING:
+                raise TaskStateError(task_id, task.status.value, "edited")
+            if generation:
+                fields["params"], fields["script_args"] = apply_edits(
+                    fields.get("params", task.params),
+                    fields.get("script_args", task.script_args),
+                    generation,
+                )
+            if fields.get("priority", task.priority) != task.priority:
+                fields["placed_by_hand"] = True  # the user's order: affinity leaves it there
+            self.store.update(conn, task_id, fields)
+            task = self.store.get(task_id, conn)
+        self._notify("updated", task_id)
+        return task
+
+    def reorder_task(self, task_id: str, new_priority: int) -> Task:
+        """Give a pending task a new priority; it goes last among tasks of that priority."""
+        _check_priority(new_priority)
+        with self.store.transaction() as conn:
+            task = self._pending(conn, task_id, "reordered")
+            position = self.store.max_position(conn) + 1
+            fields = {"priority": new_priority, "position": position, "placed_by_hand": True}
+            self.store.update(conn, task_id, fields)
+            task = self.store.get(task_id, conn)
+        self._notify("updated", task_id)
+        return task
+
+    def move_task(self, task_id: str, to: str | None = None, before: str | None = None) -> Task:
+        """Move a pending task to the top, bottom, one up, one down, or before another task.
+
+        Only the moved task's place changes; it takes the priority of where it lands.
+        """
+        if (to is None) == (before is None):
+            raise ValueError("to: give exactly one of 'to' or 'before'")
+        if to is not None and to not in MOVES:
+            raise ValueError(f"to: must be one of {', '.join(MOVES)}")
+        with self.store.transaction() as conn:
+            task = self._pending(conn, task_id, "moved")
+            place = target_place(self.store, conn, task, to, before)
+            if place is not None:
+                fields = {"priority": place[0], "position": place[1], "placed_by_hand": True}
+                self.store.update(conn, task_id, fields)
+            task = self.store.get(task_id, conn)
+        self._notify("updated", task_id)
+        return task
+
+    # -- worker state ------------------------------------------------------------------------
+
+    @property
+    def worker_state(self) -> str:
+        """'running' or 'stopped', as last set by start/stop (kept across restarts)."""
+        return self.store.get_meta(WORKER_STATE_KEY, "stopped") or "stopped"
+
+    @worker_state.setter
+    def worker_state(self, state: str) -> None:
+        if state not in ("running", "stopped"):
+            raise ValueError("worker_state: must be 'running' or 'stopped'")
+        self.store.set_meta(WORKER_STATE_KEY, state)
+        self._notify("worker", state)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _locked(self, conn: sqlite3.Connection, task_id: str) -> Task:
+        task = self.store.get(task_id, conn)
+        if task is None:
+            raise TaskNotFoundError(task_id)
+        return task
+
+    def _pending(self, conn: sqlite3.Connection, task_id: str, action: str) -> Task:
+        task = self._locked(conn, task_id)
+        if task.status != TaskStatus.PENDING:
+            raise TaskStateError(task_id, task.status.value, action)
+        return task
+
+
+def _check_priority(priority: Any) -> None:
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ValueError("priority: must be an integer")

@@ -1,0 +1,1 @@
+"""Where tasks are kept: the store contract and its back-ends, schema and migrations."""
