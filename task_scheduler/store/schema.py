@@ -115,10 +115,36 @@ def _migrate_v3(conn: sqlite3.Connection) -> None:
     )
 
 
+# Several Forge instances on one queue (issue 12).
+# instance: the name of the instance that claimed the task (setting "Instance name"; NULL:
+# never claimed, or claimed before v4). lease_until: while running, the time (unix seconds)
+# until which its instance vouches for it; the instance renews it while the task runs, and
+# any live instance fails a running task whose lease passed (tasks_lease finds those).
+# instances: one row per instance that serves this queue, renewed while it runs.
+#   claimed_by: its process (process_liveness claim string); seen_at / lease_until: its last
+#   heartbeat and until when it counts as live; resources: JSON of what it can run
+#   ({"checkpoints": [...], "lora": [...], "controlnet": [...]}, names as tasks record them);
+#   address: where its web server answers, if known ('' otherwise).
+SCHEMA_V4 = """
+ALTER TABLE tasks ADD COLUMN instance TEXT;
+ALTER TABLE tasks ADD COLUMN lease_until REAL;
+CREATE INDEX tasks_lease ON tasks(lease_until) WHERE status = 'running';
+CREATE TABLE instances (
+    name        TEXT PRIMARY KEY,
+    claimed_by  TEXT NOT NULL DEFAULT '',
+    started_at  REAL NOT NULL,
+    seen_at     REAL NOT NULL,
+    lease_until REAL NOT NULL,
+    resources   TEXT NOT NULL DEFAULT '{}',
+    address     TEXT NOT NULL DEFAULT ''
+)
+"""
+
 # MIGRATIONS[i] brings a file from user_version i to i + 1. Append only; never edit a shipped one.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: run_script(conn, SCHEMA_V1),
     lambda conn: run_script(conn, SCHEMA_V2),
     _migrate_v3,
+    lambda conn: run_script(conn, SCHEMA_V4),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
