@@ -81,7 +81,12 @@
                 this.bar.parentElement.setAttribute("aria-valuenow", String(Math.round(share * 100)));
             }
             const pendingText = `${counts.pending} pending`;
-            const left = status.estimate !== null && status.estimate !== undefined ? ` · about ${duration(status.estimate)} left` : "";
+            let left = "";
+            if (status.estimate !== null && status.estimate !== undefined) {
+                left = ` · about ${duration(status.estimate)} left`;
+                // The finishing time on this computer's clock; not while a run window holds the queue.
+                if (!schedule.waiting) left += `, done around ${Status.clock(status.estimate)}`;
+            }
             setText(this.estimate, active ? `${pendingText}${left}` : "Queue empty");
 
             if (previous && previous.running && previous.counts.pending + previous.counts.running > 0 && active === 0 && !current) {
@@ -91,6 +96,11 @@
 
         offline(message) {
             TS.dom.setText(this.state, `Cannot reach the server (${message}); retrying…`);
+        }
+
+        // The wall-clock time `seconds` from now, as the browser shows hours and minutes.
+        static clock(seconds) {
+            return new Date(Date.now() + seconds * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
         }
 
         // Share of the running task done, from steps and images.

@@ -5,10 +5,12 @@ Every value here is data: the browser renders it as text, never as HTML.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from typing import Any
 
+from ..core import eta
 from ..core import params as task_params
 from ..core.models import Task, TaskStatus
 from ..core.schedule import local_text
@@ -42,7 +44,7 @@ _HIRES_FIELDS = (
 )
 # Scripts every UI-captured task carries; their values are shown as regular fields.
 _BUILTIN_SCRIPTS = frozenset({"Sampler", "Seed"})
-_RECENT_FOR_SPEED = 10  # finished tasks the pending-queue estimate averages over
+_RECENT_FOR_SPEED = 10  # finished tasks the pending-queue estimate is priced from
 
 # One token per process, so a version seen before a restart never matches a new one.
 _PROCESS_TOKEN = uuid.uuid4().hex[:8]
@@ -94,14 +96,42 @@ def status(services: Services) -> dict[str, Any]:
 
 
 def _estimate(services: Services, pending: int, running: dict[str, Any] | None) -> float | None:
-    """Seconds until the queue is empty: recent tasks' mean run time for each pending one."""
-    durations = services.queue.recent_run_seconds(_RECENT_FOR_SPEED)
+    """Seconds until the queue is empty: the running task's own ETA, then each pending task's
+    work (core/eta.py) priced at the speed of the recent finished tasks."""
     left = running["eta"] if running and running["eta"] is not None else 0.0
     if not pending:
         return left if running else None
-    if not durations:
+    queue = services.queue
+    recent = queue.list_tasks(("completed",), limit=_RECENT_FOR_SPEED).tasks
+    price = eta.price_from(
+        (
+            eta.work_units(task.task_type, task.params, task.script_args),
+            task.completed_at - task.started_at,
+        )
+        for task in recent
+        if task.started_at is not None and task.completed_at is not None
+    )
+    if price is None:
         return None
-    return left + pending * (sum(durations) / len(durations))
+    return eta.queue_seconds(_pending_work(services), price, left)
+
+
+_work_lock = threading.Lock()
+_work_cache: dict[str, Any] = {"version": None, "work": []}
+
+
+def _pending_work(services: Services) -> list[float]:
+    """Each pending task's work, read again only when the queue changed (one read per change
+    however often the tab polls)."""
+    version = (id(services.queue), queue_version(services))
+    with _work_lock:
+        if _work_cache["version"] != version:
+            tasks = services.queue.get_pending_tasks()
+            _work_cache["work"] = [
+                eta.work_units(t.task_type, t.params, t.script_args) for t in tasks
+            ]
+            _work_cache["version"] = version
+        return list(_work_cache["work"])
 
 
 def task_list(
