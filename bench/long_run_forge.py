@@ -75,6 +75,44 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def rss_parts(pid: int) -> dict[str, float]:
+    """VmRSS split as the kernel reports it (MB): anonymous memory (heaps, arenas, torch
+    buffers), file pages (mapped libraries and checkpoint files), shared memory."""
+    parts = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key = line.split(":", 1)[0]
+        if key in ("RssAnon", "RssFile", "RssShmem"):
+            parts[key] = int(line.split()[1]) / 1024
+    return parts
+
+
+def mappings(pid: int) -> dict[str, float]:
+    """Resident MB per mapping (start address and name) from /proc/<pid>/smaps."""
+    out: dict[str, float] = {}
+    current = ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(None, 1)[0]
+        if "-" in head and not head.endswith(":"):
+            fields = line.split(None, 5)
+            start = fields[0].split("-")[0]  # the start stays when a heap grows
+            current = f"{start} {fields[5] if len(fields) > 5 else '[anon]'}"
+        elif head == "Rss:":
+            out[current] = int(line.split()[1]) / 1024
+    return out
+
+
+def mapping_steps(before: dict[str, float], after: dict[str, float]) -> list[list]:
+    """The mappings whose resident size changed most between two samples."""
+    keys = set(before) | set(after)
+    steps = [[k, round(after.get(k, 0.0) - before.get(k, 0.0), 1)] for k in keys]
+    steps = [s for s in steps if abs(s[1]) >= 1.0]
+    steps.sort(key=lambda s: -abs(s[1]))
+    return steps[:15]
+
+
+STEP_MB = 20.0  # an RSS change between two samples that large is looked at per mapping
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
@@ -88,13 +126,45 @@ def install_probe(forge: Path) -> None:
 
 
 class Run:
-    def __init__(self, forge: ForgeProcess, steps: int):
+    def __init__(self, forge: ForgeProcess, steps: int, probe_every: int = 0):
         self.forge = forge
         self.steps = steps
+        self.probe_every = probe_every
+        self.probes_at: dict[int, dict] = {}  # every probe_every tasks: objects after gc
         self.pid = forge.proc.pid
         self.queued = 0
         self.cpu_at: dict[int, float] = {}  # finished count -> Forge CPU seconds
         self.rss_at: dict[int, float] = {}
+        self.parts_at: dict[int, dict[str, float]] = {}
+        self.load_at: dict[int, float] = {}
+        self.steps_seen: list[dict] = []  # RSS steps of STEP_MB or more, per mapping
+        self._maps: dict[str, float] | None = None
+
+    def sample(self, done: int) -> None:
+        self.cpu_at[done] = cpu_seconds(self.pid)
+        self.rss_at[done] = rss_mb(self.pid)
+        self.parts_at[done] = rss_parts(self.pid)
+        self.load_at[done] = os.getloadavg()[0]
+        maps = mappings(self.pid)
+        if self._maps is not None:
+            previous = max((k for k in self.rss_at if k < done), default=None)
+            if previous is not None and abs(self.rss_at[done] - self.rss_at[previous]) >= STEP_MB:
+                step = {
+                    "from": previous,
+                    "to": done,
+                    "rss": [self.rss_at[previous], self.rss_at[done]],
+                    "parts": [self.parts_at[previous], self.parts_at[done]],
+                    "mappings": mapping_steps(self._maps, maps),
+                }
+                self.steps_seen.append(step)
+                print(f"  RSS step {step}", flush=True)
+        self._maps = maps
+        if self.probe_every and done % self.probe_every == 0 and done not in self.probes_at:
+            # while a task runs: its own objects may count; the gc costs that task ~1 s
+            objects = self.forge.api("GET", "/test-gc-probe/counts").json()
+            keep = ("processing", "processed", "pil_images", "tensors", "gc_objects")
+            self.probes_at[done] = {k: objects.get(k) for k in keep}
+            self.probes_at[done]["rss_after_gc"] = rss_mb(self.pid)
 
     def enqueue(self, count: int) -> None:
         for _ in range(count):
@@ -123,8 +193,7 @@ class Run:
         while True:
             done = self.count("'completed', 'failed', 'cancelled'")
             if done != last:
-                self.cpu_at[done] = cpu_seconds(self.pid)
-                self.rss_at[done] = rss_mb(self.pid)
+                self.sample(done)
                 if done // 10 != last // 10:
                     print(
                         f"  {done}/{self.queued} done, RSS {self.rss_at[done]:.0f} MB", flush=True
@@ -143,16 +212,20 @@ class Run:
         self.forge.api("POST", "/task-scheduler/stop").raise_for_status()
         wait_until(lambda: self.count("'running'") == 0, 900, "the running task to end", 1.0)
         done = self.count("'completed', 'failed', 'cancelled'")
-        self.cpu_at[done] = cpu_seconds(self.pid)
-        self.rss_at[done] = rss_mb(self.pid)
+        self.sample(done)
         print(f"  out of time: stopped after {done} tasks", flush=True)
 
     def idle_measure(self) -> dict:
         time.sleep(2.0)  # the worker has recorded the task; let the last callbacks settle
-        rss = rss_mb(self.pid)
+        rss, parts = rss_mb(self.pid), rss_parts(self.pid)
         probe = self.forge.api("GET", "/test-gc-probe/counts")
         probe.raise_for_status()
-        return {"rss_mb": rss, "cpu_s": cpu_seconds(self.pid), "objects": probe.json()}
+        return {
+            "rss_mb": rss,
+            "rss_parts": parts,
+            "cpu_s": cpu_seconds(self.pid),
+            "objects": probe.json(),
+        }
 
 
 def task_times(forge: ForgeProcess) -> list[tuple[float, float]]:
@@ -198,7 +271,7 @@ def collect(options: argparse.Namespace) -> dict:
         forge.start()
         pid = forge.proc.pid
         print(f"Forge up (pid {pid}, log {forge.log_path}), RSS {rss_mb(pid):.0f} MB", flush=True)
-        run = Run(forge, options.steps)
+        run = Run(forge, options.steps, options.probe_every)
         run.enqueue(options.warmup)
         forge.api("POST", "/task-scheduler/start").raise_for_status()
         run.wait_all()
@@ -226,6 +299,10 @@ def collect(options: argparse.Namespace) -> dict:
         "times": times,
         "cpu_at": run.cpu_at,
         "rss_at": run.rss_at,
+        "parts_at": run.parts_at,
+        "load_at": run.load_at,
+        "rss_steps": run.steps_seen,
+        "probes_at": run.probes_at,
         "after_warmup": after_warmup,
         "at_end": at_end,
     }
@@ -296,6 +373,22 @@ def report(raw: dict) -> list[str]:
         failures.append("processing objects alive after the run")
     if objects_end.get("pil_images", 0) > objects_before.get("pil_images", 0):
         failures.append("more PIL images alive than after the warm-up")
+    for step in raw.get("rss_steps", []):
+        print(
+            f"  RSS step between tasks {step['from']} and {step['to']}: "
+            f"{step['rss'][0]:.0f} -> {step['rss'][1]:.0f} MB; {step['parts'][0]} -> "
+            f"{step['parts'][1]}; mappings {step['mappings'][:5]}"
+        )
+    probes = raw.get("probes_at") or {}
+    if probes:
+        print("  objects after gc while running (task: gc objects / processing / PIL / tensors):")
+        print(
+            "   ",
+            ", ".join(
+                f"{n}: {p['gc_objects']}/{p['processing']}/{p['pil_images']}/{p['tensors']}"
+                for n, p in sorted(probes.items(), key=lambda kv: int(kv[0]))
+            ),
+        )
     print("targets:", "all met" if not failures else "MISSED: " + "; ".join(failures))
     return failures
 
@@ -312,6 +405,13 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument(
+        "--probe-every",
+        type=int,
+        default=10,
+        help="count live objects (a full gc inside Forge) every N finished tasks; 0: only at "
+        "the two idle measures",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary Forge folder")
     parser.add_argument(
         "--json",
