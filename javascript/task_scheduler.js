@@ -101,7 +101,8 @@
             const force = Boolean(this.forceNext);
             this.forceNext = false;
             try {
-                const reply = await TS.api.poll({seen: force ? null : this.state.seen, view: this.state.view, force});
+                const preview = this.wantsPreview() ? {seen: this.status.previewSeen} : null;
+                const reply = await TS.api.poll({seen: force ? null : this.state.seen, view: this.state.view, force, preview});
                 this.apply(reply);
             } catch (error) {
                 this.mount.classList.add("ts-offline");
@@ -116,6 +117,13 @@
                 return;
             }
             this.timer = setTimeout(() => this.tick(), this.interval());
+        }
+
+        // The running task's live preview is fetched only while the tab is on screen and the
+        // setting is on (until the first status says, the setting counts as on).
+        wantsPreview() {
+            if (document.visibilityState === "hidden" || this.mount.offsetParent === null) return false;
+            return this.settings().show_live_previews !== false;
         }
 
         interval() {
@@ -136,6 +144,7 @@
             if (reply.status) {
                 this.state.status = reply.status;
                 this.status.render(reply.status, previous);
+                this.status.renderPreview(reply.preview);
                 this.list.renderCounts(reply.status.counts);
                 this.renderFooter(reply.status.settings);
                 this.conflicts.render(reply.status.conflicts || []);

@@ -40,7 +40,7 @@
         if (!sources.length) {
             body.replaceChildren(
                 el("p", {text: "No database of sd-webui-forge-task-scheduler (SachiraChin) or Agent Scheduler was found in Forge's extensions folder."}),
-                el("p", {className: "ts-import-hint", text: "A database kept elsewhere can be imported from the command line: python -m task_scheduler.peer_import PATH --data-dir DATA_FOLDER (see the README)."}),
+                el("p", {className: "ts-import-hint", text: "A database kept elsewhere can be imported from the command line: python -m task_scheduler.peers.importer PATH --data-dir DATA_FOLDER (see the README)."}),
             );
             return;
         }

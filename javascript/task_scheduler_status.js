@@ -9,7 +9,12 @@
             this.state = el("span", {className: "ts-state"});
             this.progressText = el("span", {className: "ts-progress-text"});
             this.bar = el("div", {className: "ts-bar-fill"});
+            // The running task's live preview (Forge's own, at its preview period).
+            this.preview = el("img", {className: "ts-preview", attrs: {alt: "Live preview of the running task", hidden: true}});
+            this.previewSeen = -1;
+            this.previewTask = null;
             this.progress = el("div", {className: "ts-progress", attrs: {hidden: true}}, [
+                this.preview,
                 el("div", {className: "ts-bar", attrs: {role: "progressbar", "aria-label": "Running task progress"}}, [this.bar]),
                 this.progressText,
             ]);
@@ -69,6 +74,11 @@
 
             const current = status.current;
             this.progress.hidden = !current;
+            const runningId = current ? current.id : null;
+            if (runningId !== this.previewTask) { // another task: its previews start afresh
+                this.previewTask = runningId;
+                this.renderPreview(null);
+            }
             if (current) {
                 const parts = [];
                 if (current.text) parts.push(current.text);
@@ -91,6 +101,22 @@
 
             if (previous && previous.running && previous.counts.pending + previous.counts.running > 0 && active === 0 && !current) {
                 TS.dialogs.queueEmptied(this.app, status.session_done);
+            }
+        }
+
+        // `preview`: null (no running task, or not asked), {id, image: null} (unchanged) or a
+        // newer image as a data: URL.
+        renderPreview(preview) {
+            if (!preview) {
+                this.previewSeen = -1;
+                this.preview.hidden = true;
+                this.preview.removeAttribute("src");
+                return;
+            }
+            if (preview.image) {
+                this.preview.src = preview.image;
+                this.previewSeen = preview.id;
+                this.preview.hidden = false;
             }
         }
 

@@ -6,7 +6,7 @@ and mounts the routes only when `access` (api_auth.rest_access: --api or --noweb
 builds them alone (tests mount it on a bare FastAPI app).
 
 Status codes: 201 created, 200/204 success, 401 bad or missing credentials (with --api-auth,
-or --gradio-auth), 403 a cross-site request (see same_origin.py), 404 unknown task or image,
+or --gradio-auth), 403 a cross-site request (see api/same_origin.py), 404 unknown task or image,
 409 the task's status forbids the action (the message names both), 415 a body that is not
 JSON, 422 invalid input naming the field. Nothing is stored when a request fails.
 Image URLs are absolute, built from the base URL of the request that asks (callbacks use the
@@ -123,12 +123,12 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     """All /task-scheduler routes; with `credentials`, every route requires HTTP Basic auth.
 
     Every route also refuses cross-site state-changing requests and non-JSON bodies
-    (same_origin.py): one router-level check, so a new route is covered too.
+    (api/same_origin.py): one router-level check, so a new route is covered too.
     """
     dependencies = [Depends(basic_auth(credentials))] if credentials is not None else []
     dependencies.append(Depends(require_same_origin_json))
     responses: dict[int | str, dict[str, Any]] = {**LIMIT_RESPONSES, **CROSS_SITE_RESPONSES}
-    responses |= FAULT_RESPONSES  # 503 / 507: the store is unavailable (api_faults.py)
+    responses |= FAULT_RESPONSES  # 503 / 507: the store is unavailable (api/faults.py)
     if credentials is not None:
         responses[401] = {"model": ErrorOut, "description": "Missing or wrong credentials."}
     router = APIRouter(

@@ -1,4 +1,4 @@
-"""REST answers for faults of the data folder and the task database (store_faults.py).
+"""REST answers for faults of the data folder and the task database (store/faults.py).
 
 A route that meets a full disk answers 507, one that meets a read-only folder, a database
 locked by another program or a damaged / unreadable database answers 503; `detail` says

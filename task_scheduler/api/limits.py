@@ -4,7 +4,7 @@ already holds the most pending tasks the settings allow.
 A body is refused from its Content-Length header before any of it is read, and a body sent
 without one (chunked) is counted while it streams in and refused as soon as it passes the
 limit, so memory never holds more than the limit; a JSON body is then measured before it is
-parsed (api_json.py), so its objects cannot take many times its size either. Limits are read
+parsed (api/json_body.py), so its objects cannot take many times its size either. Limits are read
 for each request (the settings can change while Forge runs).
 """
 
@@ -62,7 +62,7 @@ def too_large_message(limit: int) -> str:
 
 def body_limited(route_class: type[APIRoute], max_bytes: Callable[[], int]) -> type[APIRoute]:
     """`route_class` whose routes refuse bodies over `max_bytes()` with 413, and JSON bodies
-    with too many values (413) or too deep (422) before parsing them (api_json.py)."""
+    with too many values (413) or too deep (422) before parsing them (api/json_body.py)."""
 
     class BodyLimitedRoute(json_bounded(route_class)):  # type: ignore[misc]
         def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:

@@ -1,4 +1,4 @@
-"""REST routes for importing another queue extension's tasks (see peer_import.py).
+"""REST routes for importing another queue extension's tasks (see peers/importer.py).
 
 GET lists the databases the server itself found in Forge's extensions folder; POST imports one
 of them by its id. No request can name a file: a path never travels over HTTP, so these routes

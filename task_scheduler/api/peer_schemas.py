@@ -1,6 +1,6 @@
 """Request and response models of the routes that import another queue extension's tasks.
 
-See api_peer.py (the routes) and peer_import.py (the import itself).
+See api/peer.py (the routes) and peers/importer.py (the import itself).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Request and response models of the schedule routes (api_schedule.py) and of the
+"""Request and response models of the schedule routes (api/schedule.py) and of the
 schedule part of GET /task-scheduler/queue."""
 
 from __future__ import annotations

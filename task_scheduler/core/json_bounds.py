@@ -7,8 +7,8 @@ RecursionError. `loads_bounded` first counts the values and the nesting depth on
 document over either limit before parsing it, so memory stays within a small multiple of the
 text plus `max_values` small objects.
 
-Used for every REST body (api_json.py) and for each JSON cell read from another queue
-extension's database (peer_sachira.py, peer_agent.py).
+Used for every REST body (api/json_body.py) and for each JSON cell read from another queue
+extension's database (peers/sachira.py, peers/agent.py).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from typing import Any
 from .affinity import Rules
 from .executor import TaskExecutor
 from .files import FileStore
+from .live_preview import PreviewSource, no_preview
 from .queue_manager import QueueManager
 
 
@@ -27,9 +28,10 @@ class Settings:
     notify_sound: bool = False
     callback_url: str = ""  # default for tasks that give none
     # Hosts callbacks may reach, "name" or "name:port", comma-separated; "" = any (see
-    # callback_hosts.py). Checked when a task is queued and again before each delivery.
+    # callbacks/hosts.py). Checked when a task is queued and again before each delivery.
     callback_hosts: str = ""
     confirm_delete: bool = True
+    show_live_previews: bool = True  # the running task's preview in the tab's status area
     # Queued tasks save their images even with Forge's samples_save off (forge/sample_saving.py)
     always_save_images: bool = True
     data_dir: str = ""  # shown to the user; where the database and input files live
@@ -102,6 +104,8 @@ class Services:
     # named), for the check before it runs (task_scheduler/core/resources.py); given params and
     # script_args, returns params.
     record_resources: Callable[[dict[str, Any], Any], dict[str, Any]] = lambda params, _args: params
+    # The running task's live preview newer than a given id (core/live_preview.py).
+    live_preview: PreviewSource = no_preview
 
     def __post_init__(self) -> None:
         # The claim and every run order shown read the setting when they run.

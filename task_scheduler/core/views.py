@@ -1,7 +1,7 @@
 """Tasks and the queue as plain JSON-ready dicts: what the REST API returns.
 
 Pure functions over the queue and the worker, free of Forge and of FastAPI, so the Task Queue
-tab can show exactly what the API shows. The shapes are the response models in api_schemas.py.
+tab can show exactly what the API shows. The shapes are the response models in api/schemas.py.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from . import resource_lists
 from . import settings as forge_settings
 from .catalog import forge_catalog
 from .host import ForgeHost
+from .live_preview import live_preview
 from .queue_button import QueueButtons
 from .ui_capture import enqueue_from_ui
 
@@ -90,6 +91,7 @@ def setup() -> Extension:
             resolve_image=_resolve_image,
             find_peers=_find_peers,
             record_resources=resource_lists.record,
+            live_preview=live_preview,
         )
         host.extras = services.extras
         services.extras["conflicts"] = forge_conflicts.new_report()

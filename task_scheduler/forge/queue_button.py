@@ -156,7 +156,7 @@ class QueueButtons:
 
         def queue_generate(id_task: str, request: gr.Request, *values: Any) -> None:
             """Store a task with Generate's values (the last value: the menu's options);
-            never generates. Refuses a cross-site or non-JSON call (same_origin.py):
+            never generates. Refuses a cross-site or non-JSON call (api/same_origin.py):
             Gradio's queue routes accept form posts."""
             refused = same_origin.refusal("POST", getattr(request, "headers", None) or {})
             if refused is not None:

@@ -33,6 +33,11 @@ FIELDS: dict[str, tuple[Any, str]] = {
         "empty: any host)",
     ),
     "confirm_delete": (True, "Ask before deleting or clearing tasks"),
+    "show_live_previews": (
+        True,
+        "Show the running task's live preview in the Task Queue tab (Forge's own live preview "
+        "settings decide how often it changes)",
+    ),
     "always_save_images": (
         True,
         "Always save images of queued tasks (even with Forge's "
@@ -122,6 +127,7 @@ def settings_from_options(option: Callable[[str, Any], Any], data_folder: str) -
         callback_url=str(values["callback_url"] or ""),
         callback_hosts=str(values["callback_hosts"] or ""),
         confirm_delete=bool(values["confirm_delete"]),
+        show_live_previews=bool(values["show_live_previews"]),
         always_save_images=bool(values["always_save_images"]),
         group_by_checkpoint=bool(values["group_by_checkpoint"]),
         data_dir=data_folder,

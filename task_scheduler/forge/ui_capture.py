@@ -33,7 +33,7 @@ def enqueue_from_ui(
 
     Raises ValueError (e.g. UnstorableValueError naming the script and field) when the values
     cannot be stored, RuntimeError with the store fault's message (a full disk, a read-only
-    data folder, a locked or damaged database: store_faults.py); nothing is stored then, and
+    data folder, a locked or damaged database: store/faults.py); nothing is stored then, and
     no input file written for it is left behind.
     """
     options = options or QueueOptions()

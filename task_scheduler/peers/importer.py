@@ -1,7 +1,7 @@
 """Import the queue of another queue extension: all or nothing, once per task, with a report.
 
-`import_source` reads a recognised database (peer_sources.py) strictly read-only, maps every
-row (peer_sachira.py / peer_agent.py, checks in peer_tasks.py), copies init images into our
+`import_source` reads a recognised database (peers/sources.py) strictly read-only, maps every
+row (peers/sachira.py / peers/agent.py, checks in peers/tasks.py), copies init images into our
 FileStore, and adds the tasks in one transaction (QueueManager.add_imported), remembering each
 source task id so a second import adds nothing twice. Pending tasks are queued in the other
 extension's run order; on request its history comes along as finished tasks with their result

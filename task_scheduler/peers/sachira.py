@@ -203,7 +203,7 @@ def _json(text: Any, column: str) -> Any:
 
 
 def _select(column: str) -> str:
-    """A column as selected: text columns cut past the cell limit (peer_bounds.py)."""
+    """A column as selected: text columns cut past the cell limit (peers/bounds.py)."""
     return column if column in _NUMBERS else capped(column)
 
 

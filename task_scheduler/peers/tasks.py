@@ -1,6 +1,6 @@
 """From a row of another queue to one of our tasks: the checks both readers share.
 
-A reader (peer_sachira.py, peer_agent.py) turns a row into a `PeerTask`: an sdapi body (images
+A reader (peers/sachira.py, peers/agent.py) turns a row into a `PeerTask`: an sdapi body (images
 as base64 strings) plus name, priority, status and results. `build_task` then checks the body
 the way the API's enqueue does (JSON sanity, field types, Forge's names) and moves its images to
 file references. Our task stores it as an API-queued task (``{"source": "api", "payload": ...}``)

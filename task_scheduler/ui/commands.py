@@ -17,6 +17,7 @@ from typing import Any
 from ..api import tasks as api_tasks
 from ..api.limits import QueueFullError
 from ..api.payload import FieldError
+from ..core.live_preview import preview_reply
 from ..core.models import TaskNotFoundError, TaskStateError
 from ..core.queue_manager import MOVES
 from ..core.queue_room import failed_to_retry, room_check
@@ -41,6 +42,9 @@ def poll(services: Services, request_text: str) -> str:
     """Status every time; the list page only when the queue changed or the view did."""
     request = _load(request_text)
     reply: dict[str, Any] = {"status": views.status(services), "list": None}
+    if services.settings().show_live_previews:
+        running = reply["status"]["current"] is not None
+        reply["preview"] = preview_reply(services.live_preview, running, request.get("preview"))
     if request.get("force") or request.get("seen") != reply["status"]["version"]:
         view = request.get("view") or {}
         try:

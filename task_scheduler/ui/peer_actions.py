@@ -1,4 +1,4 @@
-"""The tab's "Import from another queue" actions (see peer_import.py).
+"""The tab's "Import from another queue" actions (see peers/importer.py).
 
 `peer_sources` lists the databases the server found in Forge's extensions folder; `peer_import`
 imports one of them by its id and answers with the report. As over REST, the browser names a

@@ -3,7 +3,7 @@
 The page itself is drawn by javascript/task_scheduler*.js into `#task_scheduler_app`. The
 front end talks to the queue only through the Gradio events registered here, by their API
 names (see API_NAMES), with `queue=False` so they answer at once even while Forge's Gradio
-queue is busy generating. Each refuses cross-site and non-JSON calls (same_origin.py).
+queue is busy generating. Each refuses cross-site and non-JSON calls (api/same_origin.py).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def create_tab(services: Services) -> gr.Blocks:
 
 
 def _cross_site(request: gr.Request | None) -> str | None:
-    """An error reply for a cross-site or non-JSON call (same_origin.py), else None.
+    """An error reply for a cross-site or non-JSON call (api/same_origin.py), else None.
 
     Gradio's event routes are POSTs that a form or no-cors fetch on another site could send
     with the user's login cookie; the tab's own calls are same-origin JSON.

@@ -87,6 +87,7 @@ def status(services: Services) -> dict[str, Any]:
             "notify_when_empty": settings.notify_when_empty,
             "notify_sound": settings.notify_sound,
             "confirm_delete": settings.confirm_delete,
+            "show_live_previews": settings.show_live_previews,
             "data_dir": settings.data_dir,
             "history_days": settings.history_days,
         },

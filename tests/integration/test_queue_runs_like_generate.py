@@ -94,6 +94,7 @@ def test_settings_page_has_the_task_scheduler_section_and_the_data_folder_is_use
         "notify_sound",
         "callback_url",
         "confirm_delete",
+        "show_live_previews",
         "always_save_images",
         "data_dir",
     ):

@@ -7,6 +7,8 @@ when the API module is present.
 
 from __future__ import annotations
 
+import base64
+import io
 import logging
 import os
 import socket
@@ -16,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from PIL import Image
 
 from task_scheduler.core.executor import TaskExecutor
 from task_scheduler.core.files import FileStore
+from task_scheduler.core.live_preview import LivePreview
 from task_scheduler.core.queue_manager import QueueManager
 from task_scheduler.core.services import Catalog, Services, Settings
 from task_scheduler.ui import create_tab
@@ -98,7 +102,9 @@ class TabApp:
             files=FileStore(self.data_dir / "in"),
             settings=lambda: self.settings,
             catalog=lambda: CATALOG,
+            live_preview=self._live_preview,
         )
+        self.preview_requests = 0  # how often the tab asked for a preview
         self.demo = self._build()
         self.url = ""
 
@@ -142,6 +148,22 @@ class TabApp:
         options = {k: fields.pop(k) for k in list(fields) if k in _PARAM_OPTIONS}
         params, script_args = ui_params(prompt, **options)
         return self.queue.add_task("txt2img", params, script_args=script_args, **fields)
+
+    def _live_preview(self, seen: int) -> LivePreview | None:
+        """The fake host's live preview: a new image at each step of the running task (its
+        colour follows the step), as Forge makes one every few sampling steps."""
+        self.preview_requests += 1
+        current = self.executor.current()
+        if current is None:
+            return None
+        step = current.progress.step
+        if step == seen:
+            return LivePreview(step, "")
+        buffer = io.BytesIO()
+        Image.new("RGB", (32, 32), (step * 37 % 256, 90, 160)).save(buffer, format="PNG")
+        return LivePreview(
+            step, "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+        )
 
     def reset(self, **settings: Any) -> None:
         """Stop the worker, empty the queue and set settings (between tests)."""

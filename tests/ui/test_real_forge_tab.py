@@ -1,7 +1,8 @@
 """The Task Queue tab inside a real Forge (needs FORGE_DIR; see tests/forge_env/SETUP.md).
 
 Proves: the tab renders in Forge's page with Forge's scripts and theme; "Send to txt2img" fills
-txt2img's fields through Forge's own paste; the progress bar moves while a queued task runs.
+txt2img's fields through Forge's own paste; the progress bar moves and the live preview changes
+while a queued task runs.
 """
 
 from __future__ import annotations
@@ -146,4 +147,43 @@ def test_send_to_txt2img_and_img2img_fill_their_fields(forge, forge_page):
     expect(page.locator("#img2img_prompt textarea")).to_have_value("a lighthouse on a cliff")
     expect(page.locator("#img2img_steps input[type=number]")).to_have_value("7")
     expect(page.locator("#img2img_seed input")).to_have_value("4242")
+    forge.api("DELETE", f"/task-scheduler/tasks/{task_id}")
+
+
+PREVIEW = "#task_scheduler_app .ts-preview"
+
+
+def test_the_live_preview_changes_while_a_queued_task_runs(forge, forge_page):
+    # Forge's own preview settings: a new preview every 2 sampling steps, the cheap method
+    # (no model to load). The tab shows what Forge's progress route would.
+    options = {"live_previews_enable": True, "show_progress_every_n_steps": 2}
+    response = forge.api(
+        "POST", "/sdapi/v1/options", json={**options, "show_progress_type": "Approx cheap"}
+    )
+    assert response.status_code == 200, response.text
+    page = forge_page
+    _open_tab(page)
+    # Every different image the preview shows, as the page sees it.
+    page.evaluate(
+        f"""() => {{
+        window.tsPreviews = [];
+        const record = () => {{
+            const img = document.querySelector('{PREVIEW}');
+            if (img && !img.hidden && img.src && !window.tsPreviews.includes(img.src))
+                window.tsPreviews.push(img.src);
+        }};
+        new MutationObserver(record).observe(document.querySelector('#task_scheduler_app'),
+            {{subtree: true, attributes: true, attributeFilter: ['src', 'hidden']}});
+    }}"""
+    )
+    task_id = _enqueue(forge, prompt="a windmill at dusk", steps=60, width=64, height=64, seed=3)
+    page.locator("#task_scheduler_app").get_by_role("button", name="Start", exact=True).click()
+    page.wait_for_function("() => window.tsPreviews.length >= 2", timeout=RUN_TIMEOUT)
+    sources = page.evaluate("() => window.tsPreviews")
+    assert all(source.startswith("data:image/png;base64,") for source in sources)
+    page.screenshot(path=str(ARTIFACTS / "forge-live-preview.png"))
+    row = page.locator(".ts-rows > .ts-row", has_text="a windmill at dusk")
+    expect(row.locator(".ts-status-badge")).to_have_text("Completed", timeout=RUN_TIMEOUT)
+    expect(page.locator(PREVIEW)).to_be_hidden()
+    page.locator("#task_scheduler_app").get_by_role("button", name="Stop", exact=True).click()
     forge.api("DELETE", f"/task-scheduler/tasks/{task_id}")
