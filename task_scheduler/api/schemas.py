@@ -377,6 +377,12 @@ class ExportedTask(BaseModel):
     priority: int = Field(default=0, ge=-PRIORITY_LIMIT, le=PRIORITY_LIMIT)
     callback_url: str | None = Field(default=None, max_length=2000)
     files: list[str] = Field(default_factory=list)
+    group_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Tasks with the same value were one group; the import links them as a new "
+        "group (with a new group id).",
+    )
 
 
 class ExportDocument(BaseModel):

@@ -1,7 +1,7 @@
 """Export pending tasks as portable JSON, and import such a document on another Forge.
 
-An export carries each task's type, params, script args, checkpoint, name, priority and
-callback URL, plus every input file the tasks use, base64-encoded once in a shared map.
+An export carries each task's type, params, script args, checkpoint, name, priority, callback
+URL and group, plus every input file the tasks use, base64-encoded once in a shared map.
 Import is plain data handling: the document is parsed as JSON, every field is checked (types,
 Forge's names, file references), file names must be the SHA-256 of their content (so a name
 can never point anywhere but the data folder), and the tasks are added all together or not at
@@ -36,6 +36,7 @@ from ..callbacks.delivery import check_callback_url
 from . import params as task_params
 from .files import FileStore
 from .models import Task
+from .queue_groups import new_group_id
 from .services import Catalog, Services, Settings
 
 log = logging.getLogger("task_scheduler")
@@ -81,6 +82,7 @@ def export_document(services: Services) -> dict[str, Any]:
                 "priority": task.priority,
                 "callback_url": task.callback_url,
                 "files": list(task.files),
+                "group_id": task.group_id if isinstance(task.group_id, str) else None,
             }
         )
     return {
@@ -106,6 +108,12 @@ def import_document(services: Services, document: ExportDocument, base_url: str)
         _task_spec(index, entry, catalog, set(contents), base_url, settings)
         for index, entry in enumerate(document.tasks)
     ]
+    # An exported group comes back as a group, under a new id: the document's ids are only
+    # labels (another Forge's, or this one's still in use).
+    groups: dict[str, str] = {}
+    for spec, entry in zip(specs, document.tasks, strict=True):
+        if entry.group_id is not None:
+            spec["group_id"] = groups.setdefault(entry.group_id, new_group_id())
     check_room(services.queue.counts()["pending"], len(specs), settings.max_pending)
     used = {name: contents[name] for spec in specs for name in spec["files"]}
     services.queue.check_free_space(used)

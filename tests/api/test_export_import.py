@@ -175,3 +175,80 @@ def test_file_content_round_trips_byte_for_byte(two_forges):
     there.client.post(f"{BASE}/import", json=document)
     for name, data in document["files"].items():
         assert there.services.files.read(name) == base64.b64decode(data)
+
+
+def queue_group(api, prompt: str) -> dict:
+    body = {"prompt": prompt, "checkpoints": ["randA", "randB"]}
+    response = api.client.post(f"{BASE}/queue/txt2img", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_an_exported_group_imports_as_a_new_group_with_its_tasks_linked(two_forges):
+    here, there = two_forges
+    first, second = queue_group(here, "first group"), queue_group(here, "second group")
+    here.client.post(f"{BASE}/queue/txt2img", json={"prompt": "alone"})
+    document = here.client.get(f"{BASE}/export").json()
+    exported = {
+        (t["params"]["payload"]["prompt"], t["checkpoint"]): t["group_id"]
+        for t in document["tasks"]
+    }
+    assert sorted(exported.values(), key=str) == sorted(
+        [first["group_id"]] * 2 + [second["group_id"]] * 2 + [None], key=str
+    )
+
+    response = there.client.post(f"{BASE}/import", json=document)
+
+    assert response.status_code == 201
+    imported = {}  # prompt -> ids of its imported tasks' groups, in document order
+    for entry, task in zip(document["tasks"], response.json()["tasks"], strict=True):
+        imported.setdefault(entry["params"]["payload"]["prompt"], []).append(task)
+    groups = {prompt: {t["group_id"] for t in tasks} for prompt, tasks in imported.items()}
+    assert groups["alone"] == {None}
+    (first_copy,), (second_copy,) = groups["first group"], groups["second group"]
+    assert first_copy != second_copy
+    assert {first_copy, second_copy}.isdisjoint({first["group_id"], second["group_id"]})
+    group = there.client.get(f"{BASE}/groups/{first_copy}").json()
+    assert {t["id"] for t in group["tasks"]} == {t["id"] for t in imported["first group"]}
+    assert group["counts"] == {"pending": 2}
+    # the group acts as one: cancelling it cancels both imported tasks and nothing else
+    assert there.client.post(f"{BASE}/groups/{first_copy}/cancel").status_code == 200
+    statuses = {
+        prompt: [there.client.get(f"{BASE}/tasks/{t['id']}").json()["status"] for t in tasks]
+        for prompt, tasks in imported.items()
+    }
+    assert statuses == {
+        "first group": ["cancelled", "cancelled"],
+        "second group": ["pending", "pending"],
+        "alone": ["pending"],
+    }
+
+
+def test_importing_a_group_on_its_own_forge_makes_another_group(app_api):
+    original = queue_group(app_api, "twice")
+    document = app_api.client.get(f"{BASE}/export").json()
+
+    imported = app_api.client.post(f"{BASE}/import", json=document).json()["tasks"]
+
+    copies = {t["group_id"] for t in imported}
+    assert len(copies) == 1
+    assert original["group_id"] not in copies
+    assert len(app_api.client.get(f"{BASE}/groups/{original['group_id']}").json()["tasks"]) == 2
+    assert len(app_api.client.get(f"{BASE}/groups/{copies.pop()}").json()["tasks"]) == 2
+
+
+def test_group_ids_in_a_document_are_only_labels(app_api):
+    document = app_api.client.get(f"{BASE}/export").json()
+    task = {"task_type": "txt2img", "params": {"source": "api", "payload": {"prompt": "p"}}}
+    document["tasks"] = [
+        {**task, "group_id": "any label"},
+        {**task, "group_id": "any label"},
+        {**task, "group_id": "x" * 101},
+    ]
+    response = app_api.client.post(f"{BASE}/import", json=document)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "tasks", 2, "group_id"]
+
+    document["tasks"].pop()
+    imported = app_api.client.post(f"{BASE}/import", json=document).json()["tasks"]
+    assert imported[0]["group_id"] == imported[1]["group_id"] != "any label"
