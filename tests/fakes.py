@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from task_scheduler.core import affinity
 from task_scheduler.core import params as task_params
+from task_scheduler.core.can_run import Capabilities
 from task_scheduler.core.host import CancelToken, Progress, ProgressCallback, RunResult
 from task_scheduler.core.models import Task
 
@@ -48,6 +49,8 @@ class FakeHost:
     - ``generations``: ids of the tasks whose generation started; ``steps_run``: steps taken.
     - ``loaded``: what is "loaded" (affinity.setup_key text, None at first); a generation whose
       task needs another setup "loads" it: ``loads`` counts those, ``load_log`` names them.
+    - ``has``: what this host can run (can_run.Capabilities; default: cannot tell, i.e. all),
+      e.g. ``Capabilities.of(checkpoints=["randA.safetensors"])``.
     """
 
     def __init__(
@@ -70,9 +73,13 @@ class FakeHost:
         self.loaded: str | None = None
         self.loads = 0
         self.load_log: list[str] = []
+        self.has = Capabilities()
 
     def loaded_setup(self) -> str | None:
         return self.loaded
+
+    def capabilities(self) -> Capabilities:
+        return self.has
 
     def pause_at(self, point: str) -> Pause:
         pause = self.pauses[point] = Pause()

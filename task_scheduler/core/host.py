@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .can_run import Capabilities
 from .models import Task
 
 log = logging.getLogger("task_scheduler")
@@ -127,5 +128,15 @@ class Host(Protocol):
         Called from any thread, often (every claim and every run order shown): keep it cheap.
         Checkpoint affinity prefers tasks that need no model load; a host that cannot tell
         returns None and the queue runs first in, first out.
+        """
+        ...
+
+    def capabilities(self) -> Capabilities:
+        """What this host can run: the checkpoints, LoRAs and ControlNet models it has
+        (`Capabilities.of(...)`; a list it cannot read stays None, "cannot tell").
+
+        Optional. Called from the worker's instance thread every few seconds (keep it cheap);
+        with several instances on one queue, a task naming something this host lacks is left to
+        the instances that have it (core/can_run.py). A host without it counts as having all.
         """
         ...

@@ -88,12 +88,18 @@ def claim_for_this_process(token: str) -> str:
 
 
 def claim_is_alive(
-    claimed_by: str | None, claimed_at: float | None = None, own_claim: str | None = None
+    claimed_by: str | None,
+    claimed_at: float | None = None,
+    own_claim: str | None = None,
+    lease_until: float | None = None,
+    now: float | None = None,
 ) -> bool:
-    """Whether the process that wrote `claimed_by` still runs (on this machine).
+    """Whether the process that wrote `claimed_by` still runs its task.
 
     `claimed_at` is when the task was claimed (its started_at); `own_claim` is the caller's own
-    claim string, alive by definition. A claim from another host counts as gone.
+    claim string, alive by definition. With `now`, the task's lease counts too (several
+    instances, core/instances.py): an expired lease means gone, whoever holds it; a claim from
+    another host is alive exactly while its lease runs (without a lease it counts as gone).
 
     Claims from before the start identity (``host:pid:token``): one naming our own pid was
     written by an earlier incarnation (this version never writes that form), so it is gone;
@@ -103,9 +109,16 @@ def claim_is_alive(
         return False
     if own_claim is not None and claimed_by == own_claim:
         return True
+    leased = False
+    if lease_until is not None and now is not None:
+        if lease_until <= now:
+            return False
+        leased = True
     parts = claimed_by.split(":", 3)
-    if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+    if len(parts) < 2 or not parts[1].isdigit():
         return False
+    if parts[0] != socket.gethostname():
+        return leased  # another machine's process: only its lease vouches for it
     pid = int(parts[1])
     if not process_alive(pid):
         return False
