@@ -90,6 +90,7 @@ class Task:
     passed_over: int = 0  # claims that took a later task first (checkpoint affinity)
     passed_over_since: float | None = None  # when that first happened
     group_id: str | None = None  # tasks queued together (e.g. on several checkpoints)
+    instance: str | None = None  # the Forge instance that claimed it (core/instances.py)
 
     @property
     def is_finished(self) -> bool:
