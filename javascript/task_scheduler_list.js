@@ -89,6 +89,20 @@
             this.markSelected();
         }
 
+        // The run-order place a task dropped on the Prev (-1) or Next (+1) button takes: the
+        // last place of the previous page, or the first of the next. Null where pages are not
+        // runs of the run order (a search, one group) or no pending row is on this page.
+        pagePlace(direction) {
+            const view = this.app.state.view;
+            if (view.search || view.group) return null;
+            const button = direction < 0 ? this.prev : this.next;
+            if (button.disabled) return null;
+            const places = [...this.rows.children].map((row) => Number(row.dataset.place)).filter((place) => place > 0);
+            if (!places.length) return null;
+            const place = direction < 0 ? Math.min(...places) - 1 : Math.max(...places) + 1;
+            return place >= 1 ? place : null;
+        }
+
         markSelected() {
             for (const row of this.rows.children) {
                 const selected = row.dataset.key === this.app.state.selected;
@@ -144,6 +158,7 @@
             const {setText} = TS.dom;
             const parts = row.parts;
             row.dataset.status = task.status;
+            row.dataset.place = task.place || "";
             parts.grip.hidden = task.status !== "pending";
             setText(parts.place, task.place ? `#${task.place}` : "");
             setText(parts.type, task.type);
@@ -189,7 +204,8 @@
     }
 
     // Drag a pending row by its grip onto another pending row: it lands before or after that
-    // row depending on which half the pointer is over.
+    // row depending on which half the pointer is over. Dropped on "‹ Prev" or "Next ›", it
+    // lands on that neighbouring page (its last place, or the next page's first).
     class RowDrag {
         constructor(list) {
             this.list = list;
@@ -219,6 +235,14 @@
             const under = document.elementFromPoint(event.clientX, event.clientY);
             const target = under && under.closest(".ts-row");
             this.clearMarks();
+            const button = under && under.closest(".ts-pager button");
+            const direction = button === this.list.prev ? -1 : button === this.list.next ? 1 : 0;
+            drag.place = direction ? this.list.pagePlace(direction) : null;
+            if (drag.place) {
+                drag.target = null;
+                button.classList.add("ts-drop-page");
+                return;
+            }
             if (!target || target === drag.row || target.dataset.status !== "pending" || !this.list.rows.contains(target)) {
                 drag.target = null;
                 return;
@@ -234,7 +258,9 @@
             this.active = null;
             this.clearMarks();
             drag.row.classList.remove("ts-dragging");
-            if (dropped && drag.target) {
+            if (dropped && drag.place) {
+                this.list.app.act({action: "move", id: drag.row.dataset.key, place: drag.place});
+            } else if (dropped && drag.target) {
                 const request = {action: "move", id: drag.row.dataset.key};
                 request[drag.after ? "after" : "before"] = drag.target.dataset.key;
                 this.list.app.act(request, {quiet: true});
@@ -250,6 +276,8 @@
             for (const node of this.list.rows.querySelectorAll(".ts-drop-before, .ts-drop-after")) {
                 node.classList.remove("ts-drop-before", "ts-drop-after");
             }
+            this.list.prev.classList.remove("ts-drop-page");
+            this.list.next.classList.remove("ts-drop-page");
         }
     }
 

@@ -145,6 +145,8 @@ def _cancel(services: Services, request: dict) -> str:
 def _move(services: Services, request: dict) -> str:
     task_id = _id(request)
     queue = services.queue
+    if "place" in request:
+        return _move_to_place(queue, task_id, request["place"])
     if request.get("to") in MOVES:
         queue.move_task(task_id, to=request["to"])
     elif request.get("before"):
@@ -163,6 +165,20 @@ def _move(services: Services, request: dict) -> str:
     else:
         raise CommandError("to: give top, bottom, up, down, or a task to move before/after")
     return "Task moved."
+
+
+def _move_to_place(queue: Any, task_id: str, place: Any) -> str:
+    """Move a pending task so that it runs at `place` (1 = next) of the run order: a drop on the
+    list's page buttons (the last place of the previous page, the first of the next)."""
+    if isinstance(place, bool) or not isinstance(place, int) or place < 1:
+        raise CommandError("place: must be a whole number from 1")
+    others = [other for other in queue.run_order() if other != task_id]
+    if place > len(others):
+        queue.move_task(task_id, to="bottom")
+    else:
+        queue.move_task(task_id, before=others[place - 1])
+    final = queue.position(task_id)
+    return f"Task moved to place {final if final is not None else place}."
 
 
 def _retry(services: Services, request: dict) -> str:
