@@ -10,7 +10,6 @@ store fault is never a 500.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..store.faults import StoreFault, fault_of
+from ..store.faults import fault_of
 from .schemas import ErrorOut
 
 log = logging.getLogger("task_scheduler")
@@ -48,7 +47,7 @@ def fault_answering(route_class: type[APIRoute], db_path: Callable[[], str]) -> 
             async def route_handler(request: Request) -> Response:
                 try:
                     return await handler(request)
-                except (StoreFault, sqlite3.DatabaseError, OSError) as error:
+                except Exception as error:  # a fault of either back-end, else re-raised
                     fault = fault_of(error, db_path())
                     if fault is None:
                         raise

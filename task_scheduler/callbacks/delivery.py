@@ -14,7 +14,7 @@ Delivery is therefore at least once; every POST carries `Idempotency-Key: <task 
 so a receiver can drop a duplicate.
 
 Allowed hosts: with the callback host allow-list set (Settings.callback_hosts,
-callback_hosts.py), a URL to another host is refused when queued and is never contacted
+callbacks/hosts.py), a URL to another host is refused when queued and is never contacted
 (checked again before each attempt: the list may have changed since).
 
 Local targets: while Forge's `api_forbid_local_requests` is on (Settings.forbid_local_requests),
@@ -50,7 +50,6 @@ from .hosts import SETTING_LABEL, HostNotAllowedError, check_allowed, is_allowed
 log = logging.getLogger("task_scheduler")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-_FINISHED = ("completed", "failed", "cancelled")
 # Owed callbacks to the *default* URL are picked up only this recent: the setting may have
 # been set long after older API tasks ended, which were never meant to call it.
 OWED_DEFAULT_SECONDS = 86400.0
@@ -70,7 +69,7 @@ def check_callback_url(
     With `forbid_local`, a URL whose host is clearly local (a non-global IP address in any
     notation, or a localhost name) is refused too, without any DNS lookup; a name that only
     resolves to a local address is refused at delivery. With `allowed_hosts` (the allow-list
-    setting, callback_hosts.py), a host not on the list is refused (HostNotAllowedError).
+    setting, callbacks/hosts.py), a host not on the list is refused (HostNotAllowedError).
     """
     if url is None or url == "":
         return None
@@ -193,14 +192,7 @@ class CallbackSender:
         """Finished tasks with no callback outcome yet (subscribing first, so a task
         finishing meanwhile is offered by its event or here, and owed once: the outbox's
         key is the task and its event)."""
-        store = self.queue.store
-        statuses = ", ".join(f"'{status}'" for status in _FINISHED)
-        where = (
-            f"status IN ({statuses}) AND callback_status IS NULL AND "
-            "((callback_url IS NOT NULL AND callback_url != '') OR completed_at >= ?) "
-            "ORDER BY completed_at"
-        )
-        owed = store.ids_where(store.conn, where, [time.time() - OWED_DEFAULT_SECONDS])
+        owed = self.queue.store.unsettled_callbacks(time.time() - OWED_DEFAULT_SECONDS)
         for task_id in owed:
             self._offer(task_id)
         if owed:

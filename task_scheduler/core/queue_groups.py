@@ -7,7 +7,6 @@ half-cancelled or half-deleted; a task retried alone stays in its group.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .models import Task, TaskStatus
 
 if TYPE_CHECKING:
-    from ..store.sqlite import TaskStore
+    from ..store.contract import Connection, Store
 
 MAX_GROUP_ID = 100  # characters; ours are 32 hex digits
 
@@ -46,14 +45,14 @@ class GroupVerbs:
     """Group verbs; need `store`, `add_tasks`, `_retry`, `_notify`, `_remove_unused_files`,
     `check_free_space` (QueueManager)."""
 
-    store: TaskStore
+    store: Store
 
     def add_tasks(
         self, specs: Iterable[dict[str, Any]], file_contents: Mapping[str, bytes] | None = None
     ) -> list[Task]:
         raise NotImplementedError
 
-    def _retry(self, conn: sqlite3.Connection, task_id: str) -> Task:
+    def _retry(self, conn: Connection, task_id: str) -> Task:
         raise NotImplementedError
 
     def _notify(self, event: str, task_id: str) -> None:
@@ -91,9 +90,9 @@ class GroupVerbs:
         ]
         return self.add_tasks(specs, file_contents)
 
-    def group_tasks(self, group_id: str, conn: sqlite3.Connection | None = None) -> list[Task]:
+    def group_tasks(self, group_id: str, conn: Connection | None = None) -> list[Task]:
         """The group's tasks, oldest first (GroupNotFoundError when there are none)."""
-        tasks = self._group(conn or self.store.conn, group_id)
+        tasks = self._group(conn, group_id)
         if not tasks:
             raise GroupNotFoundError(group_id)
         return tasks
@@ -103,13 +102,7 @@ class GroupVerbs:
         ids = sorted({g for g in group_ids if g})
         if not ids:
             return {}
-        marks = ", ".join("?" for _ in ids)
-        rows = self.store.conn.execute(
-            f"SELECT group_id, COUNT(*) FROM tasks INDEXED BY tasks_group "
-            f"WHERE group_id IN ({marks}) GROUP BY group_id",
-            ids,
-        ).fetchall()
-        return dict(rows)
+        return self.store.group_sizes(ids)
 
     # -- acting on a whole group ---------------------------------------------------------------
 
@@ -172,15 +165,9 @@ class GroupVerbs:
         self._notify("deleted", "*")
         return len(tasks)
 
-    def _group(self, conn: sqlite3.Connection, group_id: str) -> list[Task]:
+    def _group(self, conn: Connection | None, group_id: str) -> list[Task]:
+        """The group's tasks (inside a write transaction: locked for the change)."""
         if not isinstance(group_id, str) or not group_id or len(group_id) > MAX_GROUP_ID:
             return []
-        ids = [
-            row[0]
-            for row in conn.execute(
-                "SELECT id FROM tasks INDEXED BY tasks_group WHERE group_id = ? "
-                "ORDER BY created_at, position",
-                (group_id,),
-            )
-        ]
+        ids = self.store.group_ids(group_id, conn)
         return [task for task in (self.store.get(task_id, conn) for task_id in ids) if task]

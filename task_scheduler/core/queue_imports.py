@@ -1,4 +1,4 @@
-"""The queue's verb for tasks brought over from another queue extension (see peer_import.py).
+"""The queue's verb for tasks brought over from another queue extension (see peers/importer.py).
 
 Mixed into QueueManager. Each imported task is remembered by a *source key* (the other
 extension's kind and its task id) in the `meta` table, in the same transaction as the task, so
@@ -15,7 +15,7 @@ from .models import TASK_TYPES, Task, TaskStatus
 from .run_order import place_new
 
 if TYPE_CHECKING:
-    from ..store.sqlite import TaskStore
+    from ..store.contract import Store
 
 IMPORTED_PREFIX = "imported:"  # meta key: "imported:<source key>" -> our task id
 
@@ -23,7 +23,7 @@ IMPORTED_PREFIX = "imported:"  # meta key: "imported:<source key>" -> our task i
 class ImportVerbs:
     """Adding tasks that already have a status and history (imports from other queues)."""
 
-    store: TaskStore
+    store: Store
 
     def _notify(self, event: str, task_id: str) -> None:  # provided by QueueManager
         raise NotImplementedError
@@ -33,16 +33,12 @@ class ImportVerbs:
 
     def imported_keys(self, prefix: str) -> dict[str, str]:
         """Source keys starting with `prefix` imported so far -> the task id they became."""
-        rows = self.store.conn.execute(
-            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?",
-            (len(IMPORTED_PREFIX + prefix), IMPORTED_PREFIX + prefix),
-        ).fetchall()
-        return {key[len(IMPORTED_PREFIX) :]: value for key, value in rows}
+        rows = self.store.meta_with_prefix(IMPORTED_PREFIX + prefix)
+        return {key[len(IMPORTED_PREFIX) :]: value for key, value in rows.items()}
 
     def file_in_use(self, name: str) -> bool:
         """Whether any task lists this input file."""
-        row = self.store.conn.execute("SELECT 1 FROM task_files WHERE name = ?", (name,))
-        return row.fetchone() is not None
+        return self.store.file_in_use(name)
 
     def add_imported(
         self,
@@ -71,12 +67,12 @@ class ImportVerbs:
         with self.store.transaction() as conn:
             for key, task in entries:
                 meta_key = IMPORTED_PREFIX + key
-                if conn.execute("SELECT 1 FROM meta WHERE key = ?", (meta_key,)).fetchone():
+                if self.store.get_meta(meta_key, conn=conn) is not None:
                     continue
                 self._require_files(task.files, file_contents)
                 place_new(self.store, conn, task, front=False)
                 self.store.insert(conn, task)
-                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (meta_key, task.id))
+                self.store.set_meta(meta_key, task.id, conn)
                 added.append(task)
         for task in added:
             self._notify("added", task.id)

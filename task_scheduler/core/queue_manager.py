@@ -1,4 +1,4 @@
-"""The queue's verbs and rules, on top of the SQLite store.
+"""The queue's verbs and rules, on top of a store (store/contract.py: SQLite or PostgreSQL).
 
 Run order: pending tasks by priority (lower first), then by position (first in, first out).
 Every change that depends on a task's state is checked and made in one transaction, so a
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ..store import open_store
+from ..store.contract import Connection
 from ..store.faults import KEEP_FREE_BYTES, check_free_space
-from ..store.sqlite import TaskStore
 from .files import FileStore, check_file_name
 from .models import (
     SHUTDOWN_ERROR,
@@ -65,16 +65,18 @@ WORKER_STATE_KEY = "worker_state"
 
 
 class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs, ClaimVerbs):
-    """The task queue on one SQLite file. Thread-safe; several processes may share the file."""
+    """The task queue in one store: a SQLite file, or a PostgreSQL database given by a
+    `postgresql://` URL. Thread-safe; several processes (and, on PostgreSQL, machines) may
+    share it."""
 
     def __init__(
         self,
-        db_path: str | os.PathLike[str],
+        location: str | os.PathLike[str],
         files_dir: str | os.PathLike[str] | None = None,
         recover: bool = True,
         busy_timeout: float = 30.0,
     ):
-        self.store = TaskStore(db_path, busy_timeout=busy_timeout)
+        self.store = open_store(location, busy_timeout=busy_timeout)
         self.files_dir = os.fspath(files_dir) if files_dir is not None else None
         self.files = FileStore(self.files_dir) if self.files_dir is not None else None
         # Identifies this process's claims (see process_liveness): "host:pid:token:start".
@@ -169,7 +171,12 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
         """StoreFault (disk full, 507) unless a new task and these files leave `keep_free_bytes`
         free: the tasks already queued keep room to run and record their results."""
         incoming = sum(len(data) for data in (file_contents or {}).values())
-        check_free_space(self.store.path, incoming, self.keep_free_bytes)
+        # a server keeps the tasks; this machine's disk still holds their input files
+        local = self.store.local_file or (
+            os.path.join(self.files_dir, "inputs") if self.files_dir else None
+        )
+        if local is not None:
+            check_free_space(local, incoming, self.keep_free_bytes)
 
     def _new_task(self, task_type: str, params: dict[str, Any], fields: dict[str, Any]) -> Task:
         if task_type not in TASK_TYPES:
@@ -218,10 +225,7 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
         """Fail running tasks whose process is gone: they are never silently re-run."""
         recovered = []
         with self.store.transaction() as conn:
-            rows = conn.execute(
-                "SELECT id, claimed_by, started_at FROM tasks WHERE status = 'running'"
-            ).fetchall()
-            for task_id, claimed_by, started_at in rows:
+            for task_id, claimed_by, started_at in self.store.running_claims(conn):
                 if claim_is_alive(claimed_by, started_at, own_claim=self.owner):
                     continue
                 self.store.update(
@@ -269,17 +273,13 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
         """
         self.check_free_space()
         with self.store.transaction() as conn:
-            ids = self.store.ids_where(
-                conn,
-                "status = 'failed' AND id NOT IN "
-                "(SELECT retried_from FROM tasks WHERE retried_from IS NOT NULL)",
-            )
+            ids = self.store.failed_not_retried(conn)
             tasks = [self._retry(conn, task_id) for task_id in ids]
         for task in tasks:
             self._notify("added", task.id)
         return tasks
 
-    def _retry(self, conn: sqlite3.Connection, task_id: str) -> Task:
+    def _retry(self, conn: Connection, task_id: str) -> Task:
         old = self._locked(conn, task_id)
         if not old.is_finished:
             raise TaskStateError(task_id, old.status.value, "retried")
@@ -378,13 +378,13 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _locked(self, conn: sqlite3.Connection, task_id: str) -> Task:
+    def _locked(self, conn: Connection, task_id: str) -> Task:
         task = self.store.get(task_id, conn)
         if task is None:
             raise TaskNotFoundError(task_id)
         return task
 
-    def _pending(self, conn: sqlite3.Connection, task_id: str, action: str) -> Task:
+    def _pending(self, conn: Connection, task_id: str, action: str) -> Task:
         task = self._locked(conn, task_id)
         if task.status != TaskStatus.PENDING:
             raise TaskStateError(task_id, task.status.value, action)

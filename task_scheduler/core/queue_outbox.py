@@ -10,13 +10,12 @@ leaves it owed: it is sent after the restart. Delivery is therefore at least onc
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..store.sqlite import TaskStore
+    from ..store.contract import Store
 
 _OUTCOME_LIMIT = 500
 
@@ -38,7 +37,7 @@ class OwedCallback:
 class OutboxVerbs:
     """Owing, taking and settling callbacks; needs `store` and `_notify` (QueueManager)."""
 
-    store: TaskStore
+    store: Store
 
     def _notify(self, event: str, task_id: str) -> None:
         raise NotImplementedError
@@ -49,17 +48,11 @@ class OutboxVerbs:
         racing each other owe it once)."""
         now = time.time()
         with self.store.transaction() as conn:
-            row = conn.execute("SELECT callback_status FROM tasks WHERE id = ?", (task_id,))
-            found = row.fetchone()
-            if found is None or found[0] is not None:
+            task = self.store.get(task_id, conn)
+            if task is None or task.callback_status is not None:
                 return False
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO callback_outbox "
-                "(task_id, event, url, body, next_attempt_at, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (task_id, event, url, json.dumps(body, ensure_ascii=False), now, now),
-            )
-            return cursor.rowcount == 1
+            text = json.dumps(body, ensure_ascii=False)
+            return self.store.outbox_add(conn, task_id, event, url, text, now)
 
     def take_due_callback(self, lease_seconds: float) -> OwedCallback | None:
         """The callback due first, leased for `lease_seconds`: another sender (a second
@@ -67,60 +60,37 @@ class OutboxVerbs:
         the lease runs out and it is sent again."""
         now = time.time()
         with self.store.transaction() as conn:
-            row = conn.execute(
-                "SELECT task_id, event, url, body, attempts FROM callback_outbox "
-                "WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 1",
-                (now,),
-            ).fetchone()
+            row = self.store.outbox_first_due(conn, now)
             if row is None:
                 return None
-            _set_due(conn, row[0], row[1], now + lease_seconds)
+            self.store.outbox_set_due(conn, row[0], row[1], now + lease_seconds)
         task_id, event, url, body, attempts = row
         return OwedCallback(task_id, event, url, _body(body), attempts)
 
     def next_callback_due_at(self) -> float | None:
         """When the next owed callback is due (None when none is owed)."""
-        row = self.store.conn.execute("SELECT MIN(next_attempt_at) FROM callback_outbox")
-        return row.fetchone()[0]
+        return self.store.outbox_next_due()
 
     def callback_retry_later(self, owed: OwedCallback, failure: str, due_at: float) -> None:
         """Count a failed attempt and try again at `due_at`."""
         with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE callback_outbox SET attempts = ?, last_error = ?, next_attempt_at = ? "
-                "WHERE task_id = ? AND event = ?",
-                (owed.attempts + 1, failure[:_OUTCOME_LIMIT], due_at, owed.task_id, owed.event),
-            )
+            failure = failure[:_OUTCOME_LIMIT]
+            self.store.outbox_set_due(conn, owed.task_id, owed.event, due_at, failure)
 
     def settle_callback(self, owed: OwedCallback, outcome: str) -> None:
         """Final: the callback is no longer owed and the task says how it went."""
         with self.store.transaction() as conn:
-            conn.execute(
-                "DELETE FROM callback_outbox WHERE task_id = ? AND event = ?",
-                (owed.task_id, owed.event),
-            )
-            changed = conn.execute(
-                "UPDATE tasks SET callback_status = ? WHERE id = ?",
-                (outcome[:_OUTCOME_LIMIT], owed.task_id),
-            ).rowcount
+            self.store.outbox_remove(conn, owed.task_id, owed.event)
+            changed = self.store.get(owed.task_id, conn) is not None
+            if changed:
+                fields = {"callback_status": outcome[:_OUTCOME_LIMIT]}
+                self.store.update(conn, owed.task_id, fields)
         if changed:
             self._notify("updated", owed.task_id)
 
     def owed_callbacks(self) -> list[dict[str, Any]]:
         """What is owed, for display and tests: key, url, attempts, last error, due time."""
-        rows = self.store.conn.execute(
-            "SELECT task_id, event, url, attempts, last_error, next_attempt_at "
-            "FROM callback_outbox ORDER BY next_attempt_at"
-        ).fetchall()
-        keys = ("task_id", "event", "url", "attempts", "last_error", "next_attempt_at")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
-
-
-def _set_due(conn: sqlite3.Connection, task_id: str, event: str, due_at: float) -> None:
-    conn.execute(
-        "UPDATE callback_outbox SET next_attempt_at = ? WHERE task_id = ? AND event = ?",
-        (due_at, task_id, event),
-    )
+        return self.store.outbox_rows()
 
 
 def _body(text: str) -> dict[str, Any]:

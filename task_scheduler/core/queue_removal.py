@@ -10,12 +10,13 @@ that no task ever listed (an insert that failed) are collected at start-up after
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .models import TERMINAL_STATUSES, Task, TaskStateError, TaskStatus
+
+FINISHED = ("completed", "failed", "cancelled")
 
 log = logging.getLogger("task_scheduler")
 
@@ -23,17 +24,17 @@ log = logging.getLogger("task_scheduler")
 UNUSED_FILE_GRACE_SECONDS = 3600.0
 
 if TYPE_CHECKING:
-    from ..store.sqlite import TaskStore
+    from ..store.contract import Connection, Store
     from .files import FileStore
 
 
 class RemovalVerbs:
     """Deleting tasks; needs `store`, `files`, `_locked` and `_notify` (QueueManager)."""
 
-    store: TaskStore
+    store: Store
     files: FileStore | None
 
-    def _locked(self, conn: sqlite3.Connection, task_id: str) -> Task:
+    def _locked(self, conn: Connection, task_id: str) -> Task:
         raise NotImplementedError
 
     def _notify(self, event: str, task_id: str) -> None:
@@ -54,23 +55,17 @@ class RemovalVerbs:
         wanted = [TaskStatus(s) for s in statuses]
         if not wanted or any(s not in TERMINAL_STATUSES for s in wanted):
             raise ValueError("statuses: only completed, failed or cancelled tasks can be cleared")
-        marks = ", ".join("?" for _ in wanted)
-        return self._delete_where(
-            f"status IN ({marks}) AND bookmarked = 0", [s.value for s in wanted]
-        )
+        return self._delete_finished([s.value for s in wanted])
 
     def prune_history(self, older_than_seconds: float) -> int:
         """Delete finished tasks older than the limit, except bookmarked or named ones."""
         cutoff = time.time() - older_than_seconds
-        return self._delete_where(
-            "status IN ('completed', 'failed', 'cancelled') AND completed_at < ? "
-            "AND bookmarked = 0 AND name = ''",
-            [cutoff],
-        )
+        return self._delete_finished(FINISHED, completed_before=cutoff, unnamed_only=True)
 
-    def _delete_where(self, where: str, args: list[Any]) -> int:
+    def _delete_finished(self, statuses: Iterable[str], **which: Any) -> int:
+        """Delete unbookmarked finished tasks (store.finished_ids chooses them)."""
         with self.store.transaction() as conn:
-            ids = self.store.ids_where(conn, where, args)
+            ids = self.store.finished_ids(conn, list(statuses), **which)
             orphans = self.store.delete(conn, ids)
         self._remove_unused_files(orphans)
         if ids:

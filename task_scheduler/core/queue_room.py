@@ -16,12 +16,6 @@ from .models import TaskStatus
 from .queue_manager import QueueManager
 from .services import Settings
 
-# The failed tasks "Retry failed" would queue again (QueueManager.retry_failed's own choice).
-_NOT_RETRIED = (
-    "status = 'failed' AND id NOT IN "
-    "(SELECT retried_from FROM tasks WHERE retried_from IS NOT NULL)"
-)
-
 
 def room_check(queue: QueueManager, settings: Callable[[], Settings]) -> Callable[[int], None]:
     """A function raising QueueFullError unless `adding` more pending tasks fit."""
@@ -34,8 +28,7 @@ def room_check(queue: QueueManager, settings: Callable[[], Settings]) -> Callabl
 
 def failed_to_retry(queue: QueueManager) -> int:
     """How many tasks "Retry failed" would queue now."""
-    store = queue.store
-    return len(store.ids_where(store.conn, _NOT_RETRIED))
+    return len(queue.store.failed_not_retried())  # QueueManager.retry_failed's own choice
 
 
 def group_retry_count(queue: QueueManager, group_id: str) -> int:

@@ -7,13 +7,11 @@ tasks are respaced (their order unchanged). All functions run inside the caller'
 
 from __future__ import annotations
 
-import sqlite3
-
-from ..store.sqlite import PENDING, TaskStore
+from ..store.contract import Connection, Store
 from .models import Task, TaskNotFoundError, TaskStateError, TaskStatus
 
 
-def _pending_anchor(store: TaskStore, conn: sqlite3.Connection, task_id: str) -> Task:
+def _pending_anchor(store: Store, conn: Connection, task_id: str) -> Task:
     task = store.get(task_id, conn)
     if task is None:
         raise TaskNotFoundError(task_id)
@@ -22,9 +20,9 @@ def _pending_anchor(store: TaskStore, conn: sqlite3.Connection, task_id: str) ->
     return task
 
 
-def place_new(store: TaskStore, conn: sqlite3.Connection, task: Task, front: bool) -> None:
+def place_new(store: Store, conn: Connection, task: Task, front: bool) -> None:
     """Give a new task its place: last in its priority, or first in the queue with `front`."""
-    head = neighbour(conn, None, before=False) if front else None
+    head = store.neighbour(conn, None, before=False) if front else None
     if head is not None:
         task.priority, task.position = head[1], head[2] - 1
         task.placed_by_hand = True  # queued first: runs next, whatever affinity prefers
@@ -33,7 +31,7 @@ def place_new(store: TaskStore, conn: sqlite3.Connection, task: Task, front: boo
 
 
 def target_place(
-    store: TaskStore, conn: sqlite3.Connection, task: Task, to: str | None, before: str | None
+    store: Store, conn: Connection, task: Task, to: str | None, before: str | None
 ) -> tuple[int, float] | None:
     """(priority, position) where the move puts the task; None when it stays."""
     if before is not None:
@@ -42,63 +40,33 @@ def target_place(
         anchor = _pending_anchor(store, conn, before)
         return _slot(store, conn, task.id, (anchor.id, anchor.priority, anchor.position), True)
     if to == "top":
-        head = neighbour(conn, None, before=False, exclude=task.id)
+        head = store.neighbour(conn, None, before=False, exclude=task.id)
         return None if head is None else (head[1], head[2] - 1)
     if to == "bottom":
-        tail = neighbour(conn, None, before=True, exclude=task.id)
+        tail = store.neighbour(conn, None, before=True, exclude=task.id)
         return None if tail is None else (tail[1], tail[2] + 1)
     me = (task.id, task.priority, task.position)
-    other = neighbour(conn, me, before=(to == "up"), exclude=task.id)
+    other = store.neighbour(conn, me, before=(to == "up"), exclude=task.id)
     if other is None:
         return None
     return _slot(store, conn, task.id, other, to == "up")
 
 
 def _slot(
-    store: TaskStore,
-    conn: sqlite3.Connection,
+    store: Store,
+    conn: Connection,
     task_id: str,
     anchor: tuple[str, int, float],
     before: bool,
 ) -> tuple[int, float]:
     """A position right before (or after) `anchor` within the anchor's priority."""
     _, priority, position = anchor
-    other = neighbour(conn, anchor, before=before, exclude=task_id)
+    other = store.neighbour(conn, anchor, before=before, exclude=task_id)
     if other is None or other[1] != priority:
         return priority, position - 1 if before else position + 1
     middle = (position + other[2]) / 2
     if middle in (position, other[2]):  # float precision exhausted: respace and retry
-        _respace(store, conn, priority)
+        store.respace(conn, priority)
         fresh = store.get(anchor[0], conn)
         return _slot(store, conn, task_id, (fresh.id, fresh.priority, fresh.position), before)
     return priority, middle
-
-
-def neighbour(
-    conn: sqlite3.Connection,
-    anchor: tuple[str, int, float] | None,
-    before: bool,
-    exclude: str | None = None,
-) -> tuple[str, int, float] | None:
-    """The pending task right before/after `anchor` in run order (or the last/first)."""
-    where, args = f"{PENDING} AND t.id != ?", [exclude or ""]
-    if anchor is not None:
-        where += f" AND (t.priority, t.position) {'<' if before else '>'} (?, ?)"
-        args += [anchor[1], anchor[2]]
-    order = "t.priority DESC, t.position DESC" if before else "t.priority, t.position"
-    return conn.execute(
-        f"SELECT t.id, t.priority, t.position FROM tasks t {where} ORDER BY {order} LIMIT 1",
-        args,
-    ).fetchone()
-
-
-def _respace(store: TaskStore, conn: sqlite3.Connection, priority: int) -> None:
-    rows = conn.execute(
-        f"SELECT t.id FROM tasks t {PENDING} AND t.priority = ? ORDER BY t.position",
-        (priority,),
-    ).fetchall()
-    start = store.max_position(conn) + 1
-    conn.executemany(
-        "UPDATE tasks SET position = ? WHERE id = ?",
-        [(start + index, task_id) for index, (task_id,) in enumerate(rows)],
-    )

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from ..store.sqlite import HISTORY, PENDING, TaskStore
+from ..store.contract import Store
 from .models import TERMINAL_STATUSES, Task, TaskNotFoundError, TaskPage, TaskStatus
 
 RUN_ORDER = "run order"  # the pending group's order: the claim's rule, not an SQL ORDER BY
@@ -18,32 +18,32 @@ RUN_ORDER = "run order"  # the pending group's order: the claim's rule, not an S
 class TaskReads:
     """Reading the queue; needs only `self.store`."""
 
-    store: TaskStore
+    store: Store
     run_order: Callable[..., list[str]]  # queue_claim.ClaimVerbs
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        """Every read of this thread inside sees one state of the file (one read transaction).
+        """Every read of this thread inside sees one state of the store (store.snapshot).
 
         A page's total and its rows, or the counts and the pending list, come from separate
         statements; without this a write between them makes them disagree. Nested use joins
-        the outer snapshot. Writers are not blocked (WAL); keep the block short.
+        the outer snapshot. Writers are not blocked; keep the block short.
         """
-        conn = self.store.conn
-        if conn.in_transaction:
+        plans = self.snapshot_plans  # the run order, worked out once per snapshot
+        if getattr(plans, "active", False):
             yield
             return
-        plans = self.snapshot_plans  # the run order, worked out once per snapshot
-        conn.execute("BEGIN")  # deferred: the snapshot is taken at the first read
-        plans.full = None
-        plans.active = True
-        try:
-            yield
-        finally:
-            plans.active = False
+        with self.store.snapshot() as fresh:
+            if not fresh:  # inside a write transaction: its own changes may follow
+                yield
+                return
             plans.full = None
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+            plans.active = True
+            try:
+                yield
+            finally:
+                plans.active = False
+                plans.full = None
 
     @property
     def snapshot_plans(self) -> threading.local:
@@ -79,14 +79,7 @@ class TaskReads:
 
     def _tasks_in_order(self, ids: list[str]) -> list[Task]:
         """The tasks with these ids, in this order (those still there)."""
-        found: dict[str, Task] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            found.update(
-                (t.id, t) for t in self.store.select(f"t.id IN ({marks})", chunk, "1", -1, 0)
-            )
-        return [found[i] for i in ids if i in found]
+        return self.store.get_many(ids)
 
     def counts(self) -> dict[str, int]:
         return self.store.counts_by_status()
@@ -106,51 +99,36 @@ class TaskReads:
         if limit < 0 or offset < 0:
             raise ValueError("limit/offset: must not be negative")
         wanted = [TaskStatus(s) for s in statuses] if statuses else list(TaskStatus)
-        search_sql, search_args = "", []
-        if search:
-            pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") + "%"
-            search_sql = " AND t.search_text LIKE ? ESCAPE '\\'"
-            search_args = [pattern.replace("_", "\\_")]
-        groups = []
+        groups: list[tuple[list[str], str]] = []
         if TaskStatus.RUNNING in wanted:
-            groups.append(("t.status = 'running'", "t.started_at"))
+            groups.append((["running"], "started"))
         if TaskStatus.PENDING in wanted:
-            groups.append((PENDING, RUN_ORDER))
+            groups.append((["pending"], RUN_ORDER))
         finished = [s.value for s in wanted if s in TERMINAL_STATUSES]
         if finished:
-            marks = ", ".join(f"'{s}'" for s in finished)
-            where = HISTORY if len(finished) == 3 else f"t.status IN ({marks})"
-            groups.append((where, "t.completed_at DESC, t.created_at DESC"))
+            groups.append((finished, "finished"))
         tasks: list[Task] = []
         total = 0
         with self.snapshot():
-            for where, order in groups:
-                where += search_sql
-                size = self.store.count(where, search_args)
+            for group, order in groups:
+                size = self.store.count_tasks(group, search)
                 start = max(0, offset - total)
                 room = limit - len(tasks)
                 if room > 0 and start < size and order == RUN_ORDER:
-                    tasks += self._pending_page(where, search_args, room, start)
+                    tasks += self._pending_page(search, room, start)
                 elif room > 0 and start < size:
-                    tasks += self.store.select(where, search_args, order, room, start)
+                    tasks += self.store.select_tasks(group, search, order, room, start)
                 total += size
         return TaskPage(tasks=tasks, total=total, limit=limit, offset=offset)
 
-    def _pending_page(self, where: str, args: list, limit: int, offset: int) -> list[Task]:
-        """Pending tasks matching `where`, in run order (a search: over the whole order)."""
-        if where == PENDING:
+    def _pending_page(self, search: str | None, limit: int, offset: int) -> list[Task]:
+        """Pending tasks matching `search`, in run order (a search: over the whole order)."""
+        if not search:
             return self._tasks_in_order(self.run_order(count=offset + limit)[offset:])
-        rows = self.store.conn.execute(f"SELECT t.id FROM tasks t {where}", args)
-        wanted = {task_id for (task_id,) in rows}
+        wanted = self.store.matching_ids(["pending"], search)
         ids = [i for i in self.run_order() if i in wanted]
         return self._tasks_in_order(ids[offset : offset + limit])
 
     def recent_run_seconds(self, limit: int = 10) -> list[float]:
         """How long the last `limit` completed tasks ran, newest first (no history count)."""
-        rows = self.store.conn.execute(
-            "SELECT completed_at - started_at FROM tasks WHERE status = 'completed' "
-            "AND started_at IS NOT NULL AND completed_at IS NOT NULL "
-            "ORDER BY completed_at DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
-        return [seconds for (seconds,) in rows]
+        return self.store.recent_run_seconds(limit)

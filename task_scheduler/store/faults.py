@@ -23,6 +23,7 @@ READ_ONLY = "read-only"
 LOCKED = "locked"
 DAMAGED = "damaged"
 UNREADABLE = "unreadable"
+UNREACHABLE = "unreachable"  # a PostgreSQL server (or its driver) the store cannot use
 
 _SQLITE_MESSAGES = (
     ("database or disk is full", FULL),
@@ -70,6 +71,8 @@ def fault_of(error: BaseException, db_path: str) -> StoreFault | None:
     """The StoreFault `error` stands for, or None when it is not a fault of the store."""
     if isinstance(error, StoreFault):
         return error
+    if db_path.lower().startswith(("postgresql://", "postgres://")):
+        return _server_fault(error, db_path)
     kind = None
     if isinstance(error, sqlite3.DatabaseError):
         text = str(error).lower()
@@ -85,6 +88,51 @@ def fault_of(error: BaseException, db_path: str) -> StoreFault | None:
     if kind in (UNREADABLE, READ_ONLY) and not _writable(folder):
         kind = READ_ONLY  # SQLite cannot create its -shm / -wal files there
     return StoreFault(kind, describe(kind, db_path, folder, error), db_path)
+
+
+# PostgreSQL error codes (SQLSTATE) that are faults of the store, not of the queue's code.
+_SERVER_STATES = {"53100": FULL, "25006": READ_ONLY, "55P03": LOCKED, "57014": LOCKED}
+_NO_CODE_FAULTS = {"OperationalError", "InterfaceError", "ConnectionTimeout"}
+
+
+def _server_fault(error: BaseException, url: str) -> StoreFault | None:
+    """A PostgreSQL store's fault: the driver missing, the server unreachable (bad URL, down,
+    refused login, connection lost), or one of _SERVER_STATES. Told apart without importing
+    psycopg, which may be absent."""
+    if isinstance(error, ImportError) and (error.name or "").startswith("psycopg"):
+        message = (
+            f"The task queue is set to the PostgreSQL server {url}, but the psycopg driver is "
+            "not installed; the queue is unavailable. Restart Forge so that the extension's "
+            "install.py installs it, or run: pip install 'psycopg[binary]'."
+        )
+        return StoreFault(UNREACHABLE, message, url)
+    if not type(error).__module__.startswith("psycopg"):
+        return None
+    state = getattr(error, "sqlstate", None) or ""
+    kind = _SERVER_STATES.get(state)
+    # connection, login, unknown database, shutdown; or a connection lost or refused (no code)
+    lost = not state and type(error).__name__ in _NO_CODE_FAULTS
+    if lost or state.startswith(("08", "28", "3D", "57P")):
+        kind = UNREACHABLE
+    if kind is None:
+        return None
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if kind == UNREACHABLE:
+        message = (
+            f"The task database server {url} cannot be reached ({detail}); the queue is "
+            "unavailable (nothing was stored). Check the server and the URL in Settings > "
+            "Task Scheduler or TASK_SCHEDULER_DATABASE_URL; the queue reconnects by itself."
+        )
+    elif kind == FULL:
+        message = f"The task database server {url} is out of disk space (nothing was stored)."
+    elif kind == READ_ONLY:
+        message = f"The task database server {url} accepts no writes now (nothing was stored)."
+    else:
+        message = (
+            f"The task database {url} is busy: a lock was not granted in time (nothing was "
+            "stored). Try again."
+        )
+    return StoreFault(kind, message, url)
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -114,6 +162,8 @@ def describe(kind: str, db_path: str, folder: str, error: BaseException) -> str:
             f"The task database {db_path} is locked by another program (nothing was stored). "
             "Try again once it lets go of the file."
         )
+    if kind == UNREACHABLE:
+        return f"The task database {db_path} cannot be reached ({error})."
     if kind == DAMAGED:
         return (
             f"The task database {db_path} is damaged ({error}); the queue is unavailable. "
@@ -173,7 +223,8 @@ def _quick_check(db_path: str) -> str | None:
 
 
 class GuardedOpen:
-    """How TaskStore opens its file: check it (read-only), then migrate. A fault leaves the
+    """How a store opens (`_prepare`: SQLite checks its file read-only, PostgreSQL connects;
+    both then migrate). A fault leaves the
     store *unavailable* instead of failing Forge's start: `fault` says why, and each use of
     the store raises it. A damaged file stays so until Forge restarts (the user recovers it,
     see README); a full, read-only or locked one is tried again at most every
@@ -184,15 +235,14 @@ class GuardedOpen:
     fault: StoreFault | None = None
     _next_open = 0.0
 
-    def migrate(self) -> int:
+    def _prepare(self) -> None:
+        """Connect and bring the store to the newest schema (each back-end)."""
         raise NotImplementedError
 
     def _open(self) -> None:
         try:
-            check_database_file(self.path)
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            self.migrate()
-        except (sqlite3.DatabaseError, OSError, StoreFault) as error:
+            self._prepare()
+        except Exception as error:
             fault = fault_of(error, self.path)
             if fault is None:
                 raise

@@ -6,11 +6,10 @@ import sqlite3
 
 import pytest
 
-from task_scheduler.core import run_plan
 from task_scheduler.core.models import SchemaVersionError, TaskStatus
 from task_scheduler.core.queue_manager import QueueManager
 from task_scheduler.store import sqlite as db_module
-from task_scheduler.store.sqlite import HISTORY, PENDING, TaskStore
+from task_scheduler.store.sqlite import TaskStore
 from tests.fakes import api_params
 
 
@@ -127,29 +126,44 @@ def test_a_file_from_a_newer_version_is_refused_untouched(db_path):
 
 
 def test_the_claim_query_reads_the_pending_index_not_history(queue):
-    plan = _plan(queue, f"{db_module._SELECT} {PENDING} ORDER BY t.priority, t.position LIMIT 1")
+    store = queue.store
+    plan = _plan(
+        queue, f"{store._select} {store._pending()} ORDER BY t.priority, t.position LIMIT 1"
+    )
     assert "USING INDEX tasks_pending_order" in plan
     assert "TEMP B-TREE" not in plan
 
 
 def test_the_claim_reads_a_bounded_window_of_the_ready_index_without_sorting(queue):
-    sql = run_plan._READY.replace("LIMIT ?", "LIMIT 32")
-    plan = _plan(queue, sql)
+    plan = _plan_of_statement(queue, lambda: queue.store.ready_candidates(32))
     assert "USING INDEX tasks_ready" in plan
     assert "TEMP B-TREE" not in plan
 
 
 def test_the_claim_releases_tasks_for_later_through_their_index(queue):
-    plan = _plan(queue, db_module.RELEASE_DUE.replace("?", "5"))
+    plan = _plan_of_statement(queue, lambda: queue.store.release_due(queue.store.conn, 5))
     assert "USING INDEX tasks_held (run_after<?)" in plan
     assert "SCAN" not in plan
 
 
 def test_the_history_listing_reads_its_index_without_sorting(queue):
-    sql = f"{db_module._SELECT} {HISTORY} ORDER BY t.completed_at DESC, t.created_at DESC LIMIT 50"
-    plan = _plan(queue, sql)
+    history = ["completed", "failed", "cancelled"]
+    plan = _plan_of_statement(
+        queue, lambda: queue.store.select_tasks(history, None, "finished", 50)
+    )
     assert "USING INDEX tasks_history" in plan
     assert "TEMP B-TREE" not in plan
+
+
+def _plan_of_statement(queue: QueueManager, verb) -> str:
+    """The query plan of the statement `verb` runs (its bound values written in)."""
+    statements: list[str] = []
+    queue.store.conn.set_trace_callback(statements.append)
+    try:
+        verb()
+    finally:
+        queue.store.conn.set_trace_callback(None)
+    return _plan(queue, statements[-1])
 
 
 def _plan(queue: QueueManager, sql: str) -> str:
