@@ -91,6 +91,7 @@ class Task:
     passed_over_since: float | None = None  # when that first happened
     group_id: str | None = None  # tasks queued together (e.g. on several checkpoints)
     instance: str | None = None  # the Forge instance that claimed it (core/instances.py)
+    owner: str | None = None  # the user who queued it (core/permissions.py); None: no auth
 
     @property
     def is_finished(self) -> bool:

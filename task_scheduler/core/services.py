@@ -49,6 +49,10 @@ class Settings:
     group_by_checkpoint: bool = True
     affinity_max_passed_over: int = 8  # then the task runs next regardless
     affinity_max_wait_minutes: int = 30  # from the first time it was passed over
+    # Owners and permissions (core/permissions.py): user names, comma-separated; "" = nobody
+    # is named, so everyone may start, stop, clear ... and change tasks without an owner.
+    queue_admins: str = ""
+    hide_others_prompts: bool = False  # others' tasks: only owner, type, size, status, place
 
     @property
     def affinity_rules(self) -> Rules:

@@ -140,11 +140,20 @@ CREATE TABLE instances (
 )
 """
 
+# Owners (issue 13): owner, the user who queued the task (the Gradio login, or the REST API's
+# HTTP Basic user; NULL without auth, and for tasks queued before v5). tasks_owner serves the
+# tab's "Mine" filter and `GET /tasks?owner=`.
+SCHEMA_V5 = """
+ALTER TABLE tasks ADD COLUMN owner TEXT;
+CREATE INDEX tasks_owner ON tasks(owner, status) WHERE owner IS NOT NULL
+"""
+
 # MIGRATIONS[i] brings a file from user_version i to i + 1. Append only; never edit a shipped one.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: run_script(conn, SCHEMA_V1),
     lambda conn: run_script(conn, SCHEMA_V2),
     _migrate_v3,
     lambda conn: run_script(conn, SCHEMA_V4),
+    lambda conn: run_script(conn, SCHEMA_V5),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
