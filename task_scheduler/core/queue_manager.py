@@ -55,6 +55,7 @@ ADD_FIELDS = frozenset(
         "files",
         "group_id",
         "run_after",
+        "owner",
     }
 )
 EDIT_FIELDS = frozenset(
@@ -295,6 +296,7 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
             files=old.files,
             retried_from=old.id,
             group_id=old.group_id,
+            owner=old.owner,  # a retry belongs to the task's owner, whoever asked for it
         )
         place_new(self.store, conn, task, front=False)
         self.store.insert(conn, task)

@@ -90,8 +90,10 @@ class TaskReads:
         search: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        owner: str | None = None,
     ) -> TaskPage:
-        """A page of tasks: running, then pending in run order, then finished newest first.
+        """A page of tasks: running, then pending in run order, then finished newest first;
+        with `owner`, only the tasks that user queued (the tab's "Mine").
 
         Each group is read through its own index, so a first page stays fast however large
         the history grows. The total and the rows are read in one snapshot: they agree.
@@ -111,21 +113,24 @@ class TaskReads:
         total = 0
         with self.snapshot():
             for group, order in groups:
-                size = self.store.count_tasks(group, search)
+                size = self.store.count_tasks(group, search, owner)
                 start = max(0, offset - total)
                 room = limit - len(tasks)
                 if room > 0 and start < size and order == RUN_ORDER:
-                    tasks += self._pending_page(search, room, start)
+                    tasks += self._pending_page(search, room, start, owner)
                 elif room > 0 and start < size:
-                    tasks += self.store.select_tasks(group, search, order, room, start)
+                    tasks += self.store.select_tasks(group, search, order, room, start, owner)
                 total += size
         return TaskPage(tasks=tasks, total=total, limit=limit, offset=offset)
 
-    def _pending_page(self, search: str | None, limit: int, offset: int) -> list[Task]:
-        """Pending tasks matching `search`, in run order (a search: over the whole order)."""
-        if not search:
+    def _pending_page(
+        self, search: str | None, limit: int, offset: int, owner: str | None = None
+    ) -> list[Task]:
+        """Pending tasks matching `search` (and `owner`), in run order (a search or an owner:
+        over the whole order)."""
+        if not search and owner is None:
             return self._tasks_in_order(self.run_order(count=offset + limit)[offset:])
-        wanted = self.store.matching_ids(["pending"], search)
+        wanted = self.store.matching_ids(["pending"], search, owner)
         ids = [i for i in self.run_order() if i in wanted]
         return self._tasks_in_order(ids[offset : offset + limit])
 

@@ -111,16 +111,26 @@ class Store(Protocol):
         """The largest position of any task (0 when none)."""
 
     # -- listings ----------------------------------------------------------------------------
-    def count_tasks(self, statuses: Sequence[str], search: str | None = None) -> int:
-        """How many tasks have these statuses and match `search`."""
+    def count_tasks(
+        self, statuses: Sequence[str], search: str | None = None, owner: str | None = None
+    ) -> int:
+        """How many tasks have these statuses and match `search` (and `owner`, if given)."""
 
     def select_tasks(
-        self, statuses: Sequence[str], search: str | None, order: str, limit: int, offset: int
+        self,
+        statuses: Sequence[str],
+        search: str | None,
+        order: str,
+        limit: int,
+        offset: int,
+        owner: str | None = None,
     ) -> list[Task]:
         """A page of tasks; `order`: "started" (oldest first) or "finished" (newest first)."""
 
-    def matching_ids(self, statuses: Sequence[str], search: str | None) -> set[str]:
-        """Ids of the tasks with these statuses matching `search`."""
+    def matching_ids(
+        self, statuses: Sequence[str], search: str | None, owner: str | None = None
+    ) -> set[str]:
+        """Ids of the tasks with these statuses matching `search` (and `owner`, if given)."""
 
     def counts_by_status(self) -> dict[str, int]:
         """How many tasks each status has."""

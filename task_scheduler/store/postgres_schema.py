@@ -114,6 +114,12 @@ V4 = [
     )""",
 ]
 
+# Owners (issue 13): the user who queued the task (schema.py SCHEMA_V5).
+V5 = [
+    "ALTER TABLE tasks ADD COLUMN owner TEXT",
+    "CREATE INDEX tasks_owner ON tasks(owner, status) WHERE owner IS NOT NULL",
+]
+
 
 def _steps(statements: list[str]) -> Callable[[Any], None]:
     def migrate(conn: Any) -> None:
@@ -124,5 +130,11 @@ def _steps(statements: list[str]) -> Callable[[Any], None]:
 
 
 # MIGRATIONS[i] brings a database from version i to i + 1. Append only, in step with schema.py.
-MIGRATIONS: list[Callable[[Any], None]] = [_steps(V1), _steps(V2), _steps(V3), _steps(V4)]
+MIGRATIONS: list[Callable[[Any], None]] = [
+    _steps(V1),
+    _steps(V2),
+    _steps(V3),
+    _steps(V4),
+    _steps(V5),
+]
 SCHEMA_VERSION = len(MIGRATIONS)

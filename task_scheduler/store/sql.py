@@ -23,7 +23,7 @@ TASK_COLUMNS = (
     "id task_type status priority position name checkpoint params script_args created_at "
     "started_at completed_at result_images result_info result_seeds error warnings retried_from "
     "bookmarked callback_url callback_status cancel_requested run_after placed_by_hand "
-    "passed_over passed_over_since group_id instance"
+    "passed_over passed_over_since group_id instance owner"
 ).split()
 FINISHED = ("completed", "failed", "cancelled")
 ORDERS = {"started": "t.started_at", "finished": "t.completed_at DESC, t.created_at DESC"}
@@ -264,8 +264,11 @@ class SqlStore:
 
     # -- listings ----------------------------------------------------------------------------
 
-    def _where(self, statuses: Sequence[str], search: str | None) -> tuple[str, list[Any]]:
-        """The condition for tasks of these statuses matching `search`, with its index."""
+    def _where(
+        self, statuses: Sequence[str], search: str | None, owner: str | None = None
+    ) -> tuple[str, list[Any]]:
+        """The condition for tasks of these statuses matching `search` (and queued by `owner`,
+        if given), with its index."""
         statuses = [TaskStatus(s).value for s in statuses]
         if statuses == ["pending"]:
             where = self._pending()
@@ -273,13 +276,18 @@ class SqlStore:
             where = f"{self._hint('tasks_history')} WHERE t.status IN {_literal(FINISHED)}"
         else:
             where = f"WHERE t.status IN {_literal(statuses)}"
+        args: list[Any] = []
+        if owner is not None:
+            where, args = f"{where} AND t.owner = ?", [owner]
         if not search:
-            return where, []
+            return where, args
         pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") + "%"
-        return f"{where} AND t.search_text LIKE ? ESCAPE '\\'", [pattern.replace("_", "\\_")]
+        return f"{where} AND t.search_text LIKE ? ESCAPE '\\'", [*args, pattern.replace("_", "\\_")]
 
-    def count_tasks(self, statuses: Sequence[str], search: str | None = None) -> int:
-        where, args = self._where(statuses, search)
+    def count_tasks(
+        self, statuses: Sequence[str], search: str | None = None, owner: str | None = None
+    ) -> int:
+        where, args = self._where(statuses, search, owner)
         return self.conn.execute(f"SELECT COUNT(*) FROM tasks t {where}", args).fetchone()[0]
 
     def select_tasks(
@@ -289,16 +297,19 @@ class SqlStore:
         order: str,
         limit: int,
         offset: int = 0,
+        owner: str | None = None,
     ) -> list[Task]:
-        where, args = self._where(statuses, search)
+        where, args = self._where(statuses, search, owner)
         rows = self.conn.execute(
             f"{self._select} {where} ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?",
             [*args, self._limit(limit), offset],
         )
         return [row_to_task(row) for row in rows.fetchall()]
 
-    def matching_ids(self, statuses: Sequence[str], search: str | None) -> set[str]:
-        where, args = self._where(statuses, search)
+    def matching_ids(
+        self, statuses: Sequence[str], search: str | None, owner: str | None = None
+    ) -> set[str]:
+        where, args = self._where(statuses, search, owner)
         return {i for (i,) in self.conn.execute(f"SELECT t.id FROM tasks t {where}", args)}
 
     def counts_by_status(self) -> dict[str, int]:
