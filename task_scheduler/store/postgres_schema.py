@@ -103,9 +103,10 @@ V3 = [
 V4 = [
     "ALTER TABLE tasks ADD COLUMN instance TEXT",
     "ALTER TABLE tasks ADD COLUMN lease_until DOUBLE PRECISION",
+    "CREATE INDEX tasks_lease ON tasks(lease_until) WHERE status = 'running'",
     """CREATE TABLE instances (
         name        TEXT PRIMARY KEY,
-        claimed_by  TEXT NOT NULL,
+        claimed_by  TEXT NOT NULL DEFAULT '',
         started_at  DOUBLE PRECISION NOT NULL,
         seen_at     DOUBLE PRECISION NOT NULL,
         lease_until DOUBLE PRECISION NOT NULL,
