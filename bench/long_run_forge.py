@@ -18,7 +18,8 @@ measures again. Measures are taken with the worker idle:
   tracebacks, the extension's Task / RunResult / ReplayOutcome (target: no processing objects
   and no more images than after the warm-up).
 
-It prints the figures and exits 1 when a target is missed.
+It prints the figures and exits 1 when a target is missed. `--minutes M`, or SIGUSR1 at any
+time, stops the queue after the running task and reports on the tasks done so far.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ class Run:
                 last = done
             if done >= self.queued:
                 return True
-            if until is not None and time.monotonic() > until:
+            if _EARLY or (until is not None and time.monotonic() > until):
                 return False
             if time.monotonic() > deadline:
                 raise RuntimeError(f"only {done} of {self.queued} tasks finished")
@@ -308,6 +309,10 @@ def collect(options: argparse.Namespace) -> dict:
     }
 
 
+def _parts(parts: dict[str, float]) -> str:
+    return ", ".join(f"{k[3:].lower()} {v:.0f}" for k, v in parts.items())
+
+
 def _at(samples: dict[int, float], count: int) -> float:
     """The sample taken when `count` tasks had finished (or the last one before)."""
     return samples[max(k for k in samples if k <= count)]
@@ -341,12 +346,39 @@ def report(raw: dict) -> list[str]:
     )
     curve = ", ".join(f"{n}: {_at(rss_at, n):.0f}" for n in range(warmup, tasks + 1, 20))
     print(f"  RSS (MB) after task n, worker busy: {curve}")
+    if before.get("rss_parts") and end.get("rss_parts"):
+        print(f"  idle split (MB): {_parts(before['rss_parts'])} -> {_parts(end['rss_parts'])}")
+    # one sample can sit on a brk-heap high point (+-80 MB seen between two tasks): the median
+    # over a window of finished tasks says whether the level moved
+    window = min(20, (tasks - warmup) // 2)
+    if window >= 5:
+        early = [v for k, v in rss_at.items() if warmup < k <= warmup + window]
+        late = [v for k, v in rss_at.items() if tasks - window < k <= tasks]
+        print(
+            f"  RSS median, tasks {warmup + 1}-{warmup + window}: {statistics.median(early):.0f} "
+            f"MB (min {min(early):.0f}, max {max(early):.0f}); tasks {tasks - window + 1}-{tasks}: "
+            f"{statistics.median(late):.0f} MB (min {min(late):.0f}, max {max(late):.0f})"
+        )
     print(
         f"mean task time: tasks {base_first}-{base_last} {base:.2f} s, tasks "
         f"{last_first}-{last_last} {last:.2f} s ({change:+.1%}, target within {TIME_TARGET:.0%}); "
         f"first task {durations[0]:.1f} s"
     )
     print(f"Forge CPU per task: same spans {cpu_base:.2f} s, {cpu_last:.2f} s")
+    load_at = {int(k): v for k, v in (raw.get("load_at") or {}).items()}
+    if load_at:
+        loads = [
+            [v for k, v in load_at.items() if first <= k <= last]
+            for first, last in ((base_first, base_last), (last_first, last_last))
+        ]
+        if all(loads):
+            print(
+                "  machine's 1-minute load average over the same spans: "
+                + ", ".join(
+                    f"mean {statistics.fmean(x):.1f} (min {min(x):.1f}, max {max(x):.1f})"
+                    for x in loads
+                )
+            )
     print("live objects after gc (after the warm-up -> at the end):")
     for key in (
         "processing",
@@ -398,9 +430,19 @@ def _stop(_signum: int, _frame: object) -> None:
     # even when started in the background (where SIGINT is ignored)
 
 
+_EARLY: list[int] = []
+
+
+def _stop_early(signum: int, _frame: object) -> None:
+    """SIGUSR1: as when --minutes runs out: stop the queue after the running task, measure and
+    report on the tasks done so far."""
+    _EARLY.append(signum)
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGUSR1, _stop_early)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
