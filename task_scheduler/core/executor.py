@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from ..store.faults import StoreFault, fault_of
 from .host import CancelToken, Host, Progress, RunResult
+from .instances import RENEW_SECONDS
 from .models import Task, TaskStateError, TaskStatus
 from .queue_manager import QueueManager
 from .run_schedule import RunSchedule
@@ -17,6 +18,7 @@ log = logging.getLogger("task_scheduler")
 
 _WAKE_EVENTS = frozenset({"added", "updated", "worker", "deleted"})
 _ERROR_BACKOFF_SECONDS = 1.0
+_WATCH_SLICE_SECONDS = 1.0  # the instance thread's longest wait: how soon it sees a stop
 RECORD_RETRY_SECONDS = 5.0  # a task's outcome the store could not take is written again
 
 
@@ -32,8 +34,10 @@ class RunningTask:
 class TaskExecutor:
     """Runs the queue on a daemon thread. `start()` / `stop()` decide whether it takes tasks.
 
-    It sleeps until its QueueManager reports a change, so tasks written into the file by
-    *another* process are only seen at the next local change (Forge is one process).
+    It sleeps until its QueueManager reports a change, or the store reports a write by any
+    process (`wait_for_change`: a task another Forge queued is seen within about a quarter of
+    a second). A second thread, the *instance* thread, watches the store for those writes and
+    keeps this instance's heartbeat and its running task's lease (core/instances.py).
     """
 
     def __init__(self, queue: QueueManager, host: Host, thread_name: str = "task-scheduler"):
@@ -54,6 +58,10 @@ class TaskExecutor:
         self._recheck_in: float | None = None  # when the schedule wants another look
         if callable(getattr(host, "loaded_setup", None)):  # what affinity compares tasks with
             queue.loaded_setup = host.loaded_setup
+        self.instance = queue.instance
+        self._watcher: threading.Thread | None = None
+        self._watch_stop = threading.Event()
+        self._watch_fault: str | None = None  # the instance thread's last logged error
         # Set while a finished task's outcome waits for the store (see _finish); an
         # interrupting shutdown sets the event to stop waiting.
         self.recording_fault: StoreFault | None = None
@@ -73,7 +81,12 @@ class TaskExecutor:
             self._wait_to_record.clear()
             self._listen(True)  # relaunched after shutdown(), which stopped listening
             self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+            self._watch_stop.clear()
+            self._watcher = threading.Thread(
+                target=self._watch, name=f"{self.thread_name}-instance", daemon=True
+            )
             self._thread.start()
+            self._watcher.start()
 
     def start(self) -> None:
         """Take tasks from the queue until `stop()`. Remembered in the store."""
@@ -180,7 +193,55 @@ class TaskExecutor:
         finally:
             with self._lock:  # only now: a cancel must reach the task until it ends
                 self._listen(False)
+                watcher = self._watcher
+            self._watch_stop.set()
+            if watcher is not None:  # gone before a next worker of this process registers
+                watcher.join(_WATCH_SLICE_SECONDS + 5.0)
         log.info("task scheduler worker stopped")
+
+    # -- the instance thread: heartbeat, leases, other processes' writes ----------------------
+
+    def _watch(self) -> None:
+        next_beat = 0.0
+        while not self._watch_stop.is_set():
+            try:
+                if time.monotonic() >= next_beat:
+                    self._beat()
+                    next_beat = time.monotonic() + RENEW_SECONDS
+                slice_ = min(_WATCH_SLICE_SECONDS, max(next_beat - time.monotonic(), 0.0))
+                if self.instance.wait_for_change(slice_):
+                    self._wake.set()
+                self._watch_fault = None
+            except Exception as error:  # a store fault: the worker's loop reports it too
+                if str(error) != self._watch_fault:
+                    log.warning("task scheduler instance heartbeat: %s", error)
+                self._watch_fault = str(error)
+                self._watch_stop.wait(_ERROR_BACKOFF_SECONDS)
+        try:
+            self.instance.leave()
+        except Exception as error:
+            log.warning(
+                "task scheduler: could not mark instance %s gone: %s", self.instance.name, error
+            )
+
+    def _beat(self) -> None:
+        """Renew this instance and its running task's lease; stop a task whose lease is lost."""
+        refresh = getattr(self.host, "capabilities", None)
+        if callable(refresh):
+            try:
+                self.instance.capabilities = refresh()
+            except Exception:  # keep what was known; never stop the heartbeat for it
+                log.exception("task scheduler: could not read what this Forge can run")
+        with self._lock:
+            current, token = self._current, self._cancel_token
+        kept = self.instance.beat(current.task_id if current is not None else None)
+        if kept is False and token is not None and not token.cancelled:
+            log.warning(
+                "task %s: its lease was lost (another instance failed it as abandoned); "
+                "stopping it",
+                current.task_id if current is not None else "?",
+            )
+            token.cancel()
 
     def _next_task(self) -> Task | None:
         """Claim the next task if the worker takes tasks and the schedule lets one start; an

@@ -1,29 +1,31 @@
 """The claim and the run order it implies: a base of QueueManager (queue_manager.py).
 
-The claim is one exclusive transaction: release the tasks whose "not before" came (through
-the tasks_held index), read the first `Rules.window` ready tasks (tasks_ready index), apply
-affinity.choose, count the tasks it passes over, mark the chosen one running. Every run order
+The claim is one transaction (`store.claiming`: SQLite's exclusive lock, or PostgreSQL's row
+locks): release the tasks whose "not before" came (through the tasks_held index), read the
+first `Rules.window` ready tasks (tasks_ready index; on PostgreSQL `FOR UPDATE SKIP LOCKED`, so
+concurrent claims take different rows), apply affinity.choose, count the tasks it passes over,
+mark the chosen one running. Every run order
 shown (`run_order`, `position`, pending pages) replays the same rule (run_plan.py).
 """
 
 from __future__ import annotations
 
 import math
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 
-from ..store.sqlite import TaskStore
+from ..store.contract import Connection, Store
 from . import affinity, run_plan
 from .affinity import Rules
+from .instances import Instance
 from .models import Task
 
 
 class ClaimVerbs:
     """Needs `store`, `owner` and `_notify` (QueueManager)."""
 
-    store: TaskStore
+    store: Store
     owner: str
     snapshot_plans: threading.local  # TaskReads
     _notify: Callable[[str, str], None]
@@ -42,6 +44,15 @@ class ClaimVerbs:
         self._clock = clock
         self.store.clock = clock
 
+    @property
+    def instance(self) -> Instance:
+        """This queue's instance among those sharing the store: its name, leases, what it can
+        run (instances.py)."""
+        found = self.__dict__.get("_instance")
+        if found is None:
+            found = self.__dict__.setdefault("_instance", Instance(self))  # type: ignore[arg-type]
+        return found
+
     @staticmethod
     def check_run_after(run_after: object) -> None:
         """ValueError unless a task's "not before" is unix time (a finite number) or None."""
@@ -55,10 +66,11 @@ class ClaimVerbs:
     def claim_next(self) -> Task | None:
         """Atomically take the task that runs next and mark it running for this process."""
         rules = self.affinity_rules()
-        with self.store.transaction() as conn:
+        with self.store.claiming() as conn:
             now = self.clock()
             self.store.release_due(conn, now)
-            window = run_plan.claim_window(conn, rules)
+            window = run_plan.claim_window(self.store, conn, rules)
+            window = self.instance.runnable(conn, window, now)  # can-run (instances.py)
             if not window:
                 return None
             index, overtaken = affinity.choose(window, self._expected_loaded(conn), now, rules)
@@ -72,6 +84,7 @@ class ClaimVerbs:
             task_id = window[index].id
             fields = {"status": "running", "started_at": now, "claimed_by": self.owner}
             self.store.update(conn, task_id, fields)
+            self.instance.stamp(conn, task_id, now)  # its instance's name and lease
             task = self.store.get(task_id, conn)
         self._notify("claimed", task_id)
         return task
@@ -84,9 +97,9 @@ class ClaimVerbs:
         plans = self.snapshot_plans
         full = getattr(plans, "full", None) if getattr(plans, "active", False) else None
         if full is None:
-            conn = self.store.conn
+            loaded = self._expected_loaded()
             order = run_plan.plan(
-                conn, self._expected_loaded(conn), self.clock(), self.affinity_rules(), count, until
+                self.store, loaded, self.clock(), self.affinity_rules(), count, until
             )
             if count is None and until is None and getattr(plans, "active", False):
                 plans.full = order
@@ -97,9 +110,9 @@ class ClaimVerbs:
             return full[: full.index(until) + 1] if until in full else full
         return full
 
-    def _expected_loaded(self, conn: sqlite3.Connection) -> str | None:
+    def _expected_loaded(self, conn: Connection | None = None) -> str | None:
         """What the next claim finds loaded: the running task's setup once it ends, else
         what the host has loaded now."""
-        running = run_plan.running_setup(conn)
+        running = self.store.running_setup(conn)
         host = self.loaded_setup()
         return host if running is None else affinity.after_running(host, running)

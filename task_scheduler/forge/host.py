@@ -19,10 +19,12 @@ import shutil
 import threading
 from typing import Any
 
+from ..core.can_run import Capabilities
 from ..core.files import FileStore
 from ..core.host import CancelToken, Progress, ProgressCallback, RunResult
 from ..core.models import Task
 from . import loaded_model, sample_saving, top_bar
+from .capabilities import capabilities as forge_capabilities
 from .main_thread_call import call_on_main_thread
 from .outcome import ReplayOutcome
 from .resource_lists import check_task
@@ -97,6 +99,10 @@ class ForgeHost:
     def loaded_setup(self) -> str | None:
         """What Forge has in memory (checkpoint, VAE / text encoders, dtype): loaded_model.py."""
         return loaded_model.loaded_setup()
+
+    def capabilities(self) -> Capabilities:
+        """What this Forge can run: its checkpoint, LoRA and ControlNet lists (capabilities.py)."""
+        return forge_capabilities()
 
     # -- on Forge's main thread ----------------------------------------------------------------
 

@@ -1,26 +1,17 @@
 """The store verbs for several Forge instances on one queue (issue 12): the instances table,
 running tasks' leases, and noticing another process's writes (`wait_for_change`).
 
-`InstanceVerbs(store)` works on any store with `transaction()`, `conn` and `clock` (its SQL is
-standard: `?` placeholders, `ON CONFLICT`, no SQLite-only functions). `wait_for_change` uses the
-store's own verb when it has one (PostgreSQL: LISTEN/NOTIFY), else SQLite's `PRAGMA
-data_version`. The rules (who is live, when a lease has expired, what a claim may take) live
-in core/instances.py; these are the statements they need.
+`InstanceVerbs(store)` works on any store of the contract (store/contract.py: `transaction()`,
+`conn`, `clock`, `wait_for_change`); its SQL is standard (`?` placeholders, no SQLite-only
+functions), so both back-ends run it. The rules (who is live, when a lease has expired, what
+a claim may take) live in core/instances.py; these are the statements they need.
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import threading
-import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
-
-# How often wait_for_change looks at PRAGMA data_version: a change by another process is seen
-# within this (plus the waiter's reaction); each look costs microseconds.
-CHANGE_POLL_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -52,8 +43,6 @@ class InstanceVerbs:
 
     def __init__(self, store: Any):
         self.store = store
-        self._watcher: _ChangeWatcher | None = None
-        self._watcher_lock = threading.Lock()
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self.store.transaction()
@@ -169,62 +158,8 @@ class InstanceVerbs:
 
     def wait_for_change(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for a write to the queue by any connection (another
-        process's included); True as soon as one is seen since the previous call, False when
-        none came. May answer True for a write that changed nothing the caller cares about.
-
-        SQLite: `PRAGMA data_version` of a connection of its own that never writes changes
-        whenever another connection commits; it is read every CHANGE_POLL_SECONDS.
+        process's included): the store's own verb (SQLite: PRAGMA data_version,
+        sqlite_changes.py; PostgreSQL: LISTEN/NOTIFY). True as soon as one is seen since the
+        previous call; may answer True for a write that changed nothing the caller cares about.
         """
-        own = getattr(self.store, "wait_for_change", None)
-        if callable(own):  # the back-end's own (PostgreSQL: LISTEN/NOTIFY)
-            return bool(own(timeout))
-        watcher = self._change_watcher()
-        deadline = time.monotonic() + max(timeout, 0.0)
-        while True:
-            if watcher.changed():
-                return True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(CHANGE_POLL_SECONDS, left))
-
-    def _change_watcher(self) -> _ChangeWatcher:
-        with self._watcher_lock:
-            if self._watcher is None:
-                self._watcher = _ChangeWatcher(self.store.path)
-            return self._watcher
-
-    def close(self) -> None:
-        with self._watcher_lock:
-            watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.close()
-
-
-class _ChangeWatcher:
-    """A read-only connection of its own whose data_version moves with others' commits."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._seen: int | None = None
-        self._pid = os.getpid()
-
-    def changed(self) -> bool:
-        with self._lock:
-            if self._pid != os.getpid():  # a forked child never shares its parent's connection
-                self._conn, self._seen, self._pid = None, None, os.getpid()
-            if self._conn is None:
-                self._conn = sqlite3.connect(
-                    self.path, isolation_level=None, check_same_thread=False
-                )
-            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-            seen, self._seen = self._seen, version
-            return seen is not None and version != seen
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        return bool(self.store.wait_for_change(timeout))

@@ -19,6 +19,7 @@ from ..core.models import SchemaVersionError
 from .faults import GuardedOpen, check_database_file
 from .schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (SCHEMA_VERSION: re-exported)
 from .sql import TASK_COLUMNS, SqlStore, row_to_task  # noqa: F401 (re-exported)
+from .sqlite_changes import DataVersionWatch
 
 log = logging.getLogger("task_scheduler")
 _INDEXES = ("tasks_pending_order", "tasks_history", "tasks_ready", "tasks_held", "tasks_group")
@@ -45,6 +46,7 @@ class TaskStore(GuardedOpen, SqlStore):
         # request threads come and go, and every connection holds three file descriptors.
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._pid = os.getpid()
+        self._changes = DataVersionWatch(self.path)  # wait_for_change
         self._open()  # checks the file first; a fault leaves the store unavailable (`fault`)
 
     # -- connections -------------------------------------------------------------------------
@@ -131,6 +133,14 @@ class TaskStore(GuardedOpen, SqlStore):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+        self._changes.close()
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Sleep until another connection (any process) commits a change, at most `timeout`
+        s; True when one did (PRAGMA data_version, read every 0.25 s: sqlite_changes.py)."""
+        if self.fault is not None:
+            self._raise_unless_reopened()
+        return self._changes.wait(timeout)
 
     # -- schema ------------------------------------------------------------------------------
 
