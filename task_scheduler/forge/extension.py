@@ -126,9 +126,11 @@ def _open_storage() -> None:
     _process.forge_cwd = os.getcwd()
     _process.files = FileStore(inputs)
     _process.queue = QueueManager(os.path.join(data_dir, DB_NAME), files_dir=inputs)
+    # Its name among the Forges sharing this data folder, on the tasks it runs (issue 12).
+    _process.queue.instance.name = forge_settings.instance_name()
     _process.queue.subscribe(_prune_after_finish)
     _apply_retention()
-    log.info("task_scheduler: data folder %s", data_dir)
+    log.info("task_scheduler: data folder %s, instance %s", data_dir, _process.queue.instance.name)
 
 
 def launch_after(previous: TaskExecutor | None, executor: TaskExecutor, start: bool) -> None:

@@ -10,11 +10,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from ..core.instances import NAME_ENV, default_instance_name
 from ..core.services import Settings
 
 SECTION = ("task_scheduler", "Task Scheduler")
 PREFIX = "task_scheduler_"
 DATA_DIR_NAME = "task_scheduler"
+DATA_DIR_ENV = "TASK_SCHEDULER_DATA_DIR"  # one Forge install started twice: one setting file
+INSTANCE_NAME_ENV = NAME_ENV
 
 # Settings field -> (default, label)
 FIELDS: dict[str, tuple[Any, str]] = {
@@ -46,7 +49,14 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "data_dir": (
         "",
         "Data folder for the task database and stored input images "
-        "(empty: <Forge data dir>/task_scheduler; restart Forge to apply)",
+        "(empty: <Forge data dir>/task_scheduler; several Forges given the same folder share "
+        f"one queue; the environment variable {DATA_DIR_ENV} overrides it; restart Forge to "
+        "apply)",
+    ),
+    "instance_name": (
+        "",
+        "Name of this Forge instance, shown on the tasks it runs (empty: host name:port; the "
+        f"environment variable {INSTANCE_NAME_ENV} overrides it; restart Forge to apply)",
     ),
     "max_body_mb": (64, "Largest API request body, in MB (larger requests get 413)"),
     "max_image_megapixels": (
@@ -92,6 +102,7 @@ def register_options() -> None:
         "callback_url": (gr.Textbox, {"placeholder": "https://example.com/hook"}),
         "callback_hosts": (gr.Textbox, {"placeholder": "hooks.example.com, 192.168.1.20:9000"}),
         "data_dir": (gr.Textbox, {"placeholder": default_data_dir()}),
+        "instance_name": (gr.Textbox, {"placeholder": default_instance_name(forge_port())}),
         **{
             name: (gr.Number, {"precision": 0, "minimum": low})
             for name, low in _LIMIT_MINIMUMS.items()
@@ -112,7 +123,33 @@ def read_settings() -> Settings:
     def option(key: str, default: Any) -> Any:
         return getattr(shared.opts, key, default)
 
-    return settings_from_options(option, data_dir(str(option(option_key("data_dir"), "") or "")))
+    configured = os.environ.get(DATA_DIR_ENV, "") or str(option(option_key("data_dir"), "") or "")
+    return settings_from_options(option, data_dir(configured))
+
+
+def instance_name() -> str:
+    """This Forge's instance name: the environment variable, else the setting, else
+    host name:port (unique among the Forges of one machine)."""
+    from modules import shared
+
+    named = os.environ.get(INSTANCE_NAME_ENV, "").strip()
+    named = named or str(getattr(shared.opts, option_key("instance_name"), "") or "").strip()
+    return named or default_instance_name(forge_port())
+
+
+def forge_port() -> int:
+    """The port Forge serves on (its flag, or the default it uses without one)."""
+    from modules.shared import cmd_opts
+
+    port = getattr(cmd_opts, "port", None)
+    if port:
+        return int(port)
+    if getattr(cmd_opts, "nowebui", False):
+        return 7861  # webui.py api_only()
+    try:
+        return int(os.environ.get("GRADIO_SERVER_PORT") or 7860)  # Gradio's own default
+    except ValueError:
+        return 7860
 
 
 def settings_from_options(option: Callable[[str, Any], Any], data_folder: str) -> Settings:
