@@ -12,7 +12,7 @@
         constructor(mount) {
             this.mount = mount;
             this.state = {
-                view: {filter: "all", search: "", limit: 50, offset: 0},
+                view: {filter: "all", owner: "everyone", search: "", limit: 50, offset: 0},
                 selected: null,
                 seen: null,
                 status: null,
@@ -146,6 +146,7 @@
                 this.status.render(reply.status, previous);
                 this.status.renderPreview(reply.preview);
                 this.list.renderCounts(reply.status.counts);
+                this.list.renderAccess(reply.status.access);
                 this.renderFooter(reply.status.settings);
                 this.conflicts.render(reply.status.conflicts || []);
             }

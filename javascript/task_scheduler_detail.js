@@ -27,7 +27,7 @@
             }
             if (request !== this.requests || this.taskId !== taskId) return; // a newer selection won
             const task = opened.reply.task;
-            if (options.edit && task && task.status === "pending") {
+            if (options.edit && task && task.status === "pending" && task.may_change !== false) {
                 this.editor = new TS.Editor(this.app, task, () => this.closeEditor());
             }
             this.render(task, opened.reply, opened.images);
@@ -82,14 +82,24 @@
             const app = this.app;
             const button = (label, handler, extra) => el("button", {className: `ts-button ${extra || ""}`, text: label, on: {click: handler}});
             const buttons = [];
-            if (task.status === "pending" && !this.editor) {
+            if (task.hidden) {
+                return el("div", {className: "ts-detail-actions"}, [
+                    el("p", {className: "ts-note ts-hidden-note", text: `A task of ${task.owner}: its prompt and settings are hidden (Settings: "Hide other users' prompts").`}),
+                ]);
+            }
+            if (task.may_change === false) {
+                // another user's task: nothing to change here, but it can still be sent to txt2img
+                buttons.push(el("span", {className: "ts-note ts-owner-note", text: `Only ${task.owner || "queue administrators"} or a queue administrator may change this task.`}));
+            } else if (task.status === "pending" && !this.editor) {
                 buttons.push(button("Edit", () => this.show(task.id, {edit: true}), "ts-primary"));
             }
-            if (task.status === "running") buttons.push(button("Cancel", () => app.act({action: "cancel", id: task.id}), "ts-danger"));
-            if (["completed", "failed", "cancelled"].includes(task.status)) {
-                buttons.push(button("Retry", () => app.act({action: "retry", id: task.id})));
+            if (task.may_change !== false) {
+                if (task.status === "running") buttons.push(button("Cancel", () => app.act({action: "cancel", id: task.id}), "ts-danger"));
+                if (["completed", "failed", "cancelled"].includes(task.status)) {
+                    buttons.push(button("Retry", () => app.act({action: "retry", id: task.id})));
+                }
+                buttons.push(button(task.bookmarked ? "Unbookmark" : "Bookmark", () => app.act({action: "bookmark", id: task.id, value: !task.bookmarked})));
             }
-            buttons.push(button(task.bookmarked ? "Unbookmark" : "Bookmark", () => app.act({action: "bookmark", id: task.id, value: !task.bookmarked})));
             for (const tab of ["txt2img", "img2img"]) {
                 if (TS.sendTo.available(tab)) {
                     buttons.push(button(`Send to ${tab}`, () => TS.sendTo.send(tab, reply.infotext)));
@@ -108,6 +118,7 @@
             add("Prompt", task.prompt, "ts-text");
             add("Negative prompt", task.negative_prompt, "ts-text");
             add("Type", task.type);
+            add("Owner", task.owner);
             add("Queue position", task.place ? `#${task.place}` : "");
             add("Priority", task.priority);
             add("Steps", task.steps);
@@ -118,7 +129,7 @@
             add("Seed", task.seed);
             add("Result seeds", task.result_seeds.length ? task.result_seeds.join(", ") : "");
             add("Batch", task.images > 1 ? `${task.n_iter || 1} batches of ${task.batch_size || 1}` : "");
-            add("Checkpoint", task.checkpoint || "current model");
+            add("Checkpoint", task.hidden ? "" : task.checkpoint || "current model");
             const hires = Object.entries(task.hires);
             if (hires.length && task.hires.enable_hr) add("Hires", hires.filter(([k]) => k !== "enable_hr").map(([k, v]) => `${k}: ${v}`).join(", "));
             add("Callback", task.callback_url ? `${task.callback_url}${task.callback_status ? ` (${task.callback_status})` : ""}` : "");

@@ -84,6 +84,8 @@
             this.cancel.disabled = !(counts.pending || counts.running);
             this.retry.disabled = !list.group.retryable;
             this.remove.disabled = Boolean(counts.running);
+            const mayChange = list.group.may_change !== false; // another user's group: not offered
+            for (const button of [this.cancel, this.retry, this.remove]) button.hidden = !mayChange;
         }
     }
 

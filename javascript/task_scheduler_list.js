@@ -28,6 +28,15 @@
                 this.filterButtons.set(key, button);
                 filters.append(button);
             }
+            // Mine / Everyone: whose tasks the list shows (only with a login: status.access.auth)
+            this.ownerButtons = new Map();
+            this.owners = el("div", {className: "ts-filters ts-owner-filter", attrs: {role: "group", "aria-label": "Whose tasks", hidden: true}});
+            for (const [key, label] of [["everyone", "Everyone"], ["mine", "Mine"]]) {
+                const button = el("button", {className: "ts-filter", text: label, dataset: {owner: key}, attrs: {"aria-pressed": key === "everyone" ? "true" : "false"},
+                    on: {click: () => this.chooseOwner(key)}});
+                this.ownerButtons.set(key, button);
+                this.owners.append(button);
+            }
             this.search = el("input", {className: "ts-search", attrs: {type: "search", placeholder: "Search prompts and names", "aria-label": "Search prompts and names"},
                 on: {input: () => this.searchChanged()}});
             this.pageSize = el("select", {className: "ts-page-size", attrs: {"aria-label": "Tasks per page"}, on: {change: () => app.setView({limit: Number(this.pageSize.value), offset: 0})}},
@@ -38,7 +47,7 @@
             this.rows = el("div", {className: "ts-rows", attrs: {role: "list", "aria-label": "Tasks"}});
             this.empty = el("p", {className: "ts-empty", text: "No tasks here.", attrs: {hidden: true}});
             this.node = el("section", {className: "ts-list-pane"}, [
-                el("div", {className: "ts-toolbar"}, [filters, this.search]),
+                el("div", {className: "ts-toolbar"}, [filters, this.owners, this.search]),
                 el("div", {className: "ts-rows-scroll"}, [this.rows, this.empty]),
                 el("div", {className: "ts-pager"}, [this.prev, this.range, this.next, this.pageSize]),
             ]);
@@ -50,6 +59,16 @@
         chooseFilter(key) {
             for (const [name, button] of this.filterButtons) button.setAttribute("aria-pressed", String(name === key));
             this.app.setView({filter: key, offset: 0, group: ""});
+        }
+
+        chooseOwner(key) {
+            for (const [name, button] of this.ownerButtons) button.setAttribute("aria-pressed", String(name === key));
+            this.app.setView({owner: key, offset: 0, group: ""});
+        }
+
+        // What the user may do (status.access): the Mine / Everyone filter with a login.
+        renderAccess(access) {
+            this.owners.hidden = !(access && access.auth);
         }
 
         searchChanged() {
@@ -159,22 +178,27 @@
             const parts = row.parts;
             row.dataset.status = task.status;
             row.dataset.place = task.place || "";
-            parts.grip.hidden = task.status !== "pending";
+            row.dataset.owner = task.owner || "";
+            row.dataset.mayChange = String(task.may_change !== false);
+            row.classList.toggle("ts-hidden-task", Boolean(task.hidden));
+            parts.grip.hidden = task.status !== "pending" || task.may_change === false;
             setText(parts.place, task.place ? `#${task.place}` : "");
             setText(parts.type, task.type);
             setText(parts.name, task.name);
             TS.groups.updateGroupTag(parts.group, task);
-            setText(parts.prompt, task.prompt || "(no prompt)");
+            setText(parts.prompt, task.hidden ? `(${task.owner}'s prompt is hidden)` : task.prompt || "(no prompt)");
             parts.prompt.title = task.prompt;
-            const meta = [task.checkpoint || "current model", task.size, task.steps ? `${task.steps} steps` : "", task.images > 1 ? `${task.images} images` : "",
+            const meta = [task.owner ? `by ${task.owner}` : "", task.hidden ? "" : task.checkpoint || "current model", task.size, task.steps ? `${task.steps} steps` : "", task.images > 1 ? `${task.images} images` : "",
                 task.status === "pending" && task.run_after_text ? `not before ${task.run_after_text}` : ""];
             setText(parts.meta, meta.filter(Boolean).join(" · "));
             setText(parts.status, STATUS_LABELS[task.status] || task.status);
             parts.status.className = `ts-status-badge ts-status-${task.status}`;
             parts.status.title = task.error || "";
-            if (row.actionsFor !== task.status) {
-                row.actionsFor = task.status;
-                parts.actions.replaceChildren(...this.actionButtons(task.status, row));
+            const actionsFor = `${task.status}:${task.may_change !== false}`;
+            if (row.actionsFor !== actionsFor) {
+                row.actionsFor = actionsFor;
+                // another user's task: no actions offered (the server refuses them anyway)
+                parts.actions.replaceChildren(...(task.may_change === false ? [] : this.actionButtons(task.status, row)));
             }
         }
 
@@ -213,7 +237,7 @@
         }
 
         begin(event, row) {
-            if (row.dataset.status !== "pending" || event.button !== 0) return;
+            if (row.dataset.status !== "pending" || row.dataset.mayChange === "false" || event.button !== 0) return;
             event.preventDefault();
             this.active = {row, target: null, after: false};
             row.classList.add("ts-dragging");

@@ -33,15 +33,23 @@
                 app.act({action: "run_now"});
             }, "ts-run-now");
             this.runNowButton.hidden = true;
-            this.controls = el("div", {className: "ts-controls"}, [
+            // The queue-wide controls, offered only to whom may use them (status.access.may_control)
+            this.adminControls = [
                 this.startButton,
                 this.runNowButton,
                 this.stopButton,
-                button("Retry failed", "Queue every failed task again", () => app.act({action: "retry_failed"})),
+                button("Retry failed", "Queue every failed task again", () => app.act({action: "retry_failed"}), "ts-retry-failed"),
                 button("Clear completed", "Delete completed tasks from the history (bookmarked ones stay)", () =>
-                    app.act({action: "clear", statuses: ["completed"]}, {confirm: "Delete all completed tasks from the history?", confirmLabel: "Clear"})),
-                button("Refresh", "Reload the list now", () => app.refresh(true)),
+                    app.act({action: "clear", statuses: ["completed"]}, {confirm: "Delete all completed tasks from the history?", confirmLabel: "Clear"}), "ts-clear"),
                 button("Import from another queue…", "Bring over the queue of sd-webui-forge-task-scheduler (SachiraChin) or Agent Scheduler", () => TS.peerImport.open(app), "ts-import-open"),
+            ];
+            // Who is signed in (with --gradio-auth), and whether they administer the queue
+            this.user = el("span", {className: "ts-user", attrs: {hidden: true}});
+            this.controls = el("div", {className: "ts-controls"}, [
+                ...this.adminControls.slice(0, 5),
+                button("Refresh", "Reload the list now", () => app.refresh(true)),
+                this.adminControls[5],
+                this.user,
             ]);
             this.node = el("header", {className: "ts-header"}, [
                 el("div", {className: "ts-status-line"}, [this.state, this.estimate, this.waiting]),
@@ -67,7 +75,11 @@
             else if (schedule.run_anyway) why = "Running outside the run window (Run now anyway)";
             setText(this.waiting, why);
             this.waiting.hidden = !why;
-            this.runNowButton.hidden = !schedule.waiting;
+            const access = status.access || {may_control: true};
+            for (const control of this.adminControls) control.hidden = !access.may_control;
+            this.runNowButton.hidden = !schedule.waiting || !access.may_control;
+            this.user.hidden = !access.auth;
+            setText(this.user, access.auth ? `Signed in as ${access.user}${access.admin ? " (queue administrator)" : ""}` : "");
             toggleClass(this.state, "ts-is-running", status.running);
             this.startButton.disabled = status.running;
             this.stopButton.disabled = !status.running;

@@ -128,7 +128,8 @@ class _Utf8Basic(HTTPBasic):
 
 
 def basic_auth(credentials: dict[str, str]) -> Callable[..., None]:
-    """A FastAPI dependency answering 401 unless the request carries valid Basic credentials."""
+    """A FastAPI dependency answering 401 unless the request carries valid Basic credentials;
+    it records their user on the request (`request_user`)."""
     security = _Utf8Basic(
         scheme_name="HTTPBasic",
         auto_error=False,
@@ -139,6 +140,7 @@ def basic_auth(credentials: dict[str, str]) -> Callable[..., None]:
     # Annotations are evaluated now (no `from __future__ import annotations` in this module):
     # FastAPI must see `Depends(security)`, which refers to a local.
     def require_credentials(
+        request: Request,
         given: Annotated[HTTPBasicCredentials | None, Depends(security)],
     ) -> None:
         if given is None or not credentials_match(frozen, given.username, given.password):
@@ -147,5 +149,11 @@ def basic_auth(credentials: dict[str, str]) -> Callable[..., None]:
                 detail="Incorrect username or password",
                 headers={"WWW-Authenticate": "Basic"},
             )
+        request.state.task_scheduler_user = given.username  # the tasks' owner (api/owners.py)
 
     return require_credentials
+
+
+def request_user(request: Request) -> str | None:
+    """The user whose credentials `basic_auth` accepted for this request; None without auth."""
+    return getattr(request.state, "task_scheduler_user", None)

@@ -18,6 +18,7 @@ from ..core.models import Task
 from ..core.queue_groups import MAX_GROUP_ID
 from ..core.queue_room import group_retry_count, room_check
 from ..core.services import Catalog, Services
+from . import owners
 from .errors import http_errors
 from .payload import FieldError, resolve_checkpoint
 from .schemas import Enqueued, ErrorOut, TaskOut
@@ -123,20 +124,25 @@ def add_routes(router: APIRouter, services: Services) -> None:
     )
     def get_group(group_id: GroupId, request: Request):
         with http_errors():
-            return group_view(services, group_id, base_url(request))
+            return owners.shaped(
+                group_view(services, group_id, base_url(request)), request, services
+            )
 
     @router.post(
         "/groups/{group_id}/cancel",
         response_model=GroupOut,
         responses={**_NOT_FOUND, **_CONFLICT},
         summary="Cancel a group's pending tasks and interrupt its running one",
+        dependencies=[owners.own_group(services)],
     )
     def cancel_group(group_id: GroupId, request: Request):
         """Pending tasks become cancelled at once; the running one is interrupted and ends
         cancelled shortly. 409 when no task of the group is pending or running."""
         with http_errors():
             queue.cancel_group(group_id)
-            return group_view(services, group_id, base_url(request))
+            return owners.shaped(
+                group_view(services, group_id, base_url(request)), request, services
+            )
 
     @router.post(
         "/groups/{group_id}/retry",
@@ -144,6 +150,7 @@ def add_routes(router: APIRouter, services: Services) -> None:
         response_model=GroupOut,
         responses={**_NOT_FOUND, **_CONFLICT},
         summary="Queue a group's failed and cancelled tasks again",
+        dependencies=[owners.own_group(services)],
     )
     def retry_group(group_id: GroupId, request: Request):
         """Each failed or cancelled task of the group not retried yet is queued again as a
@@ -151,7 +158,9 @@ def add_routes(router: APIRouter, services: Services) -> None:
         with http_errors():
             room_check(queue, services.settings)(group_retry_count(queue, group_id))
             queue.retry_group(group_id)
-            return group_view(services, group_id, base_url(request))
+            return owners.shaped(
+                group_view(services, group_id, base_url(request)), request, services
+            )
 
     @router.delete(
         "/groups/{group_id}",
@@ -159,6 +168,7 @@ def add_routes(router: APIRouter, services: Services) -> None:
         response_class=Response,
         responses={**_NOT_FOUND, **_CONFLICT},
         summary="Delete every task of a group",
+        dependencies=[owners.own_group(services)],
     )
     def delete_group(group_id: GroupId):
         """Refused (409, nothing deleted) while a task of the group runs: cancel it first."""

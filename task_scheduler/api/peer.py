@@ -7,12 +7,14 @@ cannot be used to read anything else on the server (other files: the command lin
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 
 from ..core.services import Services
 from ..peers.bounds import PeerSourceTooLarge
 from ..peers.importer import ImportReport, import_source
 from ..peers.sources import PeerSource, PeerSourceError
+from . import owners
+from .auth import request_user
 from .limits import QueueFullError, check_room
 from .peer_schemas import PeerImportOut, PeerImportRequest, PeerSourcesOut
 from .schemas import ErrorOut
@@ -42,8 +44,9 @@ def add_routes(router: APIRouter, services: Services) -> None:
             429: {"model": ErrorOut, "description": "Too many pending tasks (Settings)."},
         },
         summary="Import another queue extension's tasks",
+        dependencies=[owners.control(services, "import tasks")],
     )
-    def import_peer(body: PeerImportRequest):
+    def import_peer(body: PeerImportRequest, request: Request):
         """Queues the other extension's pending tasks in its order (and, with
         `include_history`, its finished tasks as history): all of them or none. Tasks
         imported before are not added again. The report lists every task: imported (with
@@ -52,7 +55,9 @@ def add_routes(router: APIRouter, services: Services) -> None:
         if source is None:
             raise HTTPException(404, f"no detected source has the id {body.source!r}")
         try:
-            report = import_detected(services, source, body.include_history)
+            report = import_detected(
+                services, source, body.include_history, owner=request_user(request)
+            )
         except PeerSourceTooLarge as error:
             raise HTTPException(413, str(error)) from None
         except PeerSourceError as error:
@@ -67,9 +72,12 @@ def detected_source(services: Services, source_id: str) -> PeerSource | None:
     return next((s for s in services.find_peers() if s.id == source_id), None)
 
 
-def import_detected(services: Services, source: PeerSource, include_history: bool) -> ImportReport:
+def import_detected(
+    services: Services, source: PeerSource, include_history: bool, owner: str | None = None
+) -> ImportReport:
     """Import a detected source, refusing past the "most pending tasks" setting (as enqueues
-    do). Raises PeerSourceError (unreadable) or QueueFullError (no room)."""
+    do); the tasks belong to `owner`. Raises PeerSourceError (unreadable) or QueueFullError
+    (no room)."""
     limit = services.settings().max_pending
     return import_source(
         services.queue,
@@ -78,6 +86,7 @@ def import_detected(services: Services, source: PeerSource, include_history: boo
         source,
         include_history,
         check_room=lambda adding: check_room(services.queue.counts()["pending"], adding, limit),
+        owner=owner,
     )
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 
 from ..core import views
 from ..core.schedule import Schedule, Window, parse_when
 from ..core.services import Services
+from . import owners
 from .schedule_schemas import ScheduleIn, ScheduleOut
 from .schemas import QueueOut
 
@@ -25,7 +26,12 @@ def add_routes(router: APIRouter, services: Services, queue_view: Any) -> None:
     def get_schedule():
         return views.schedule_view(executor)
 
-    @router.put("/schedule", response_model=ScheduleOut, summary="Set run windows / start time")
+    @router.put(
+        "/schedule",
+        response_model=ScheduleOut,
+        summary="Set run windows / start time",
+        dependencies=[owners.control(services, "change the schedule")],
+    )
     def put_schedule(schedule: ScheduleIn):
         """Replaces the schedule. Outside the windows (or before the start time) the running
         task finishes and no new task starts; at a window's start (or the start time) the
@@ -43,9 +49,14 @@ def add_routes(router: APIRouter, services: Services, queue_view: Any) -> None:
         executor.schedule.set(Schedule(start_at, windows))
         return views.schedule_view(executor)
 
-    @router.post("/run-now", response_model=QueueOut, summary="Run now anyway")
-    def run_now():
+    @router.post(
+        "/run-now",
+        response_model=QueueOut,
+        summary="Run now anyway",
+        dependencies=[owners.control(services, "run the queue now")],
+    )
+    def run_now(request: Request):
         """Start the queue now even outside the run windows or before the start time, until
         the next window opens or the queue is stopped."""
         executor.run_now()
-        return queue_view(services)
+        return owners.shaped(queue_view(services), request, services)

@@ -29,9 +29,16 @@ from .payload import (
 from .schemas import QUEUE_FIELDS, QueueFields
 
 
-def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: str) -> list[Task]:
+def enqueue(
+    services: Services,
+    task_type: str,
+    body: dict[str, Any],
+    base_url: str,
+    owner: str | None = None,
+) -> list[Task]:
     """Queue an sdapi body (plus the queue's fields) as a pending task, or as one task per
-    checkpoint forming a group when the body gives `checkpoints`.
+    checkpoint forming a group when the body gives `checkpoints`; it belongs to `owner` (the
+    HTTP Basic user; None without auth).
 
     The body must already have passed the request model (types); this checks what the model
     cannot: JSON sanity, names against Forge's catalog, callback URL, and images. The stored
@@ -73,6 +80,7 @@ def enqueue(services: Services, task_type: str, body: dict[str, Any], base_url: 
             "callback_url": callback_url,
             "files": extracted.names,
             "run_after": run_after,
+            "owner": owner,
         }
         contents = {name: data for name, (data, _ext) in extracted.files.items()}
         params = services.record_resources(params, None)

@@ -94,8 +94,12 @@ def export_document(services: Services) -> dict[str, Any]:
     }
 
 
-def import_document(services: Services, document: ExportDocument, base_url: str) -> list[Task]:
+def import_document(
+    services: Services, document: ExportDocument, base_url: str, owner: str | None = None
+) -> list[Task]:
     """Validate the whole document, store its files, then queue its tasks (all or none).
+    They belong to `owner`, the user who imports (a document carries no owners: another
+    Forge's users are not this one's).
 
     Raises FieldError (with a location inside the document), or QueueFullError when the tasks
     would pass the "most pending tasks" setting, before anything is stored.
@@ -114,6 +118,7 @@ def import_document(services: Services, document: ExportDocument, base_url: str)
     for spec, entry in zip(specs, document.tasks, strict=True):
         if entry.group_id is not None:
             spec["group_id"] = groups.setdefault(entry.group_id, new_group_id())
+        spec["owner"] = owner
     check_room(services.queue.counts()["pending"], len(specs), settings.max_pending)
     used = {name: contents[name] for spec in specs for name in spec["files"]}
     services.queue.check_free_space(used)

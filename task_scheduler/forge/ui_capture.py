@@ -54,7 +54,7 @@ def enqueue_from_ui(
             user=user,
         )
         params = resource_lists.record(captured.params, captured.script_args)
-        fields = {**captured.add_kwargs(), **extra}
+        fields = {**captured.add_kwargs(), **extra, "owner": user or None}  # the Gradio login
         if checkpoints:
             del fields["checkpoint"]
             tasks = queue.add_group(

@@ -108,6 +108,7 @@ def import_source(
     include_history: bool = False,
     dry_run: bool = False,
     check_room: Callable[[int], None] | None = None,
+    owner: str | None = None,
 ) -> ImportReport:
     """Import `source` into `queue` (see module docstring); nothing is stored on failure.
 
@@ -117,6 +118,7 @@ def import_source(
     refuse, e.g. api_limits.QueueFullError). Raises PeerSourceError when the file cannot be
     read or is no longer a known queue database, peer_bounds.PeerSourceTooLarge (a
     PeerSourceError) when its rows to import are too many or too large to read at once.
+    The imported tasks belong to `owner`, the user who imports (core/permissions.py).
     """
     rows = read_source(source, catalog, include_history)
     seen = queue.imported_keys(source.kind + ":")
@@ -138,6 +140,7 @@ def import_source(
             if isinstance(mapped, str):
                 raise RowSkipped(mapped)
             task, extracted = build_task(mapped, catalog)
+            task.owner = owner
         except RowSkipped as reason:
             report.rows.append(RowOutcome(source_id, SKIPPED, label, reason=str(reason)))
             continue

@@ -19,10 +19,11 @@ from ..api.limits import QueueFullError
 from ..api.payload import FieldError
 from ..core.live_preview import preview_reply
 from ..core.models import TaskNotFoundError, TaskStateError
+from ..core.permissions import Refused
 from ..core.queue_manager import MOVES
 from ..core.queue_room import failed_to_retry, room_check
 from ..core.services import Services
-from . import editing, group_actions, peer_actions, views
+from . import editing, group_actions, owners, peer_actions, views
 from .infotext import infotext
 
 log = logging.getLogger("task_scheduler")
@@ -38,38 +39,65 @@ class CommandError(ValueError):
         self.field = field
 
 
-def poll(services: Services, request_text: str) -> str:
-    """Status every time; the list page only when the queue changed or the view did."""
+def poll(services: Services, request_text: str, user: str | None = None) -> str:
+    """Status every time; the list page only when the queue changed or the view did. `user`:
+    the Gradio login asking (None without auth); rows and status as that user may see them."""
     request = _load(request_text)
-    reply: dict[str, Any] = {"status": views.status(services), "list": None}
+    rights = owners.access(services, user)
+    status = views.status(services)
+    status["access"] = owners.status_access(rights)
+    current = status["current"]
+    visible = current is None or rights.may_see(current.get("owner"))
+    if not visible:  # another user's task under hidden prompts: no label, no preview
+        current["label"] = f"a task of {current.get('owner') or 'another user'}"
+    reply: dict[str, Any] = {"status": status, "list": None}
     if services.settings().show_live_previews:
-        running = reply["status"]["current"] is not None
+        running = current is not None and visible
         reply["preview"] = preview_reply(services.live_preview, running, request.get("preview"))
     if request.get("force") or request.get("seen") != reply["status"]["version"]:
         view = request.get("view") or {}
         try:
-            reply["list"] = views.task_list(
-                services,
-                str(view.get("filter", "all")),
-                str(view.get("search", ""))[:500],
-                _int(view.get("limit", 50), "limit"),
-                _int(view.get("offset", 0), "offset"),
-                str(view.get("group") or "")[:100],
-            )
+            reply["list"] = _task_list(services, view, rights)
         except ValueError as error:
             reply["error"] = str(error)
     return _dump(reply)
 
 
-def act(services: Services, request_text: str) -> str:
-    """Carry out one user action; reply `{ok, message}` or `{ok: false, error, field}`."""
+def _task_list(services: Services, view: dict[str, Any], rights: Any) -> dict[str, Any]:
+    search = str(view.get("search", ""))[:500]
+    owner = rights.user if view.get("owner") == "mine" else None
+    if search and rights.hide_prompts and not rights.is_admin:
+        owner = rights.user  # others' prompts are hidden: a search must not tell their words
+    return views.task_list(
+        services,
+        str(view.get("filter", "all")),
+        search,
+        _int(view.get("limit", 50), "limit"),
+        _int(view.get("offset", 0), "offset"),
+        str(view.get("group") or "")[:100],
+        owner=owner,
+        rights=rights,
+    )
+
+
+def act(services: Services, request_text: str, user: str | None = None) -> str:
+    """Carry out one user action; reply `{ok, message}` or `{ok: false, error, field}`.
+
+    `user` (the Gradio login; None without auth) must be allowed the action
+    (ui/owners.py): a refusal says why in the REST API's words ("this task belongs to
+    alice"). Handlers find the user as `request["_user"]`, never taken from the browser.
+    """
     request = _load(request_text)
     action = request.get("action")
     handler = _ACTIONS.get(action) if isinstance(action, str) else None
     if handler is None:
         return _dump({"ok": False, "error": f"action: unknown action {action!r}"})
+    request["_user"] = user
     try:
+        owners.check_action(services, owners.access(services, user), action, request)
         message = handler(services, request)
+    except Refused as error:
+        return _dump({"ok": False, "error": str(error), "refused": True})
     except editing.EditError as error:
         return _dump({"ok": False, "error": error.message, "field": error.field})
     except CommandError as error:
@@ -87,16 +115,25 @@ def act(services: Services, request_text: str) -> str:
     return _dump({"ok": True, "message": message})
 
 
-def open_task(services: Services, request_text: str) -> tuple[str, list[tuple[str, str]]]:
+def open_task(
+    services: Services, request_text: str, user: str | None = None
+) -> tuple[str, list[tuple[str, str]]]:
     """The selected-task panel's data, and its result images for the Gradio gallery output.
 
     Images are read from the task's own record (never from the request) and only existing
-    files are handed to Gradio, which copies them to its cache and serves them.
+    files are handed to Gradio, which copies them to its cache and serves them. A task `user`
+    may not see (hidden prompts) shows its row alone: no prompt, parameters or images.
     """
     request = _load(request_text)
     task = services.queue.get_task(str(request.get("id", "")))
     if task is None:
         return _dump({"task": None}), []
+    rights = owners.access(services, user)
+    shown = owners.shown_row(views.detail(task, services), task.owner, rights)
+    if shown["hidden"]:
+        shown = owners.hidden_detail(shown)
+        shown.pop("choices", None)
+        return _dump({"task": shown, "infotext": "", "images_total": 0, "images_missing": 0}), []
     images: list[tuple[str, str]] = []
     missing = 0
     for index, recorded in enumerate(task.result_images[:MAX_IMAGES]):
@@ -107,7 +144,7 @@ def open_task(services: Services, request_text: str) -> tuple[str, list[tuple[st
         else:
             missing += 1
     reply = {
-        "task": views.detail(task, services),
+        "task": shown,
         "infotext": infotext(task),
         "images_total": len(task.result_images),
         "images_missing": missing,

@@ -34,7 +34,7 @@ def import_peer(services: Services, request: dict) -> dict[str, Any]:
     if source is None:
         raise ValueError("source: that database is no longer there; look again")
     try:
-        report = import_detected(services, source, include_history)
+        report = import_detected(services, source, include_history, owner=request.get("_user"))
     except PeerSourceError as error:
         raise ValueError(f"source: {error}") from None
     except QueueFullError as error:

@@ -43,18 +43,19 @@ def create_tab(services: Services) -> gr.Blocks:
     def poll(text: str, request: gr.Request) -> str:
         if refused := _cross_site(request):
             return refused
-        return _guard(lambda: commands.poll(services, text), services, polling=True)
+        user = _user(request)
+        return _guard(lambda: commands.poll(services, text, user), services, polling=True)
 
     def act(text: str, request: gr.Request) -> str:
         if refused := _cross_site(request):
             return refused
-        return _guard(lambda: commands.act(services, text), services)
+        return _guard(lambda: commands.act(services, text, _user(request)), services)
 
     def open_task(text: str, request: gr.Request):
         if refused := _cross_site(request):
             return refused, []
         try:
-            return commands.open_task(services, text)
+            return commands.open_task(services, text, _user(request))
         except Exception as error:
             return _error_reply(error, services), []
 
@@ -82,6 +83,12 @@ def create_tab(services: Services) -> gr.Blocks:
                 show_progress="hidden",
             )
     return tab
+
+
+def _user(request: gr.Request | None) -> str | None:
+    """The Gradio login of the request (--gradio-auth); None without one. The tasks' owner and
+    whose rights apply (ui/owners.py)."""
+    return getattr(request, "username", None) or None
 
 
 def _cross_site(request: gr.Request | None) -> str | None:

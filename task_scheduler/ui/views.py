@@ -13,10 +13,12 @@ from typing import Any
 from ..core import eta
 from ..core import params as task_params
 from ..core.models import Task, TaskStatus
+from ..core.permissions import Access
 from ..core.schedule import local_text
 from ..core.services import Services
 from ..core.views import run_order_places
 from ..peers.conflicts import conflicts_of
+from . import owners
 
 PROMPT_EXCERPT = 160  # characters of the prompt a list row carries
 PAGE_SIZES = (25, 50, 100, 200)
@@ -66,6 +68,7 @@ def status(services: Services) -> dict[str, Any]:
         task = queue.get_task(current.task_id)
         running = {
             "id": current.task_id,
+            "owner": task.owner if task else None,
             "label": _label(task) if task else "",
             "step": progress.step,
             "total_steps": progress.total_steps,
@@ -136,12 +139,21 @@ def _pending_work(services: Services) -> list[float]:
 
 
 def task_list(
-    services: Services, view: str, search: str, limit: int, offset: int, group: str = ""
+    services: Services,
+    view: str,
+    search: str,
+    limit: int,
+    offset: int,
+    group: str = "",
+    owner: str | None = None,
+    rights: Access | None = None,
 ) -> dict[str, Any]:
-    """One page of list rows for a filter (see FILTERS) and a text search, or the tasks of
-    one group (`group`: its id; the filter and search then do not apply)."""
+    """One page of list rows for a filter (see FILTERS) and a text search (and `owner`: only
+    that user's tasks, the "Mine" filter), or the tasks of one group (`group`: its id; the
+    filter and search then do not apply). Rows as `rights` may see them (ui/owners.py)."""
+    rights = rights or Access()
     if group:
-        return group_list(services, group, limit, offset)
+        return group_list(services, group, limit, offset, rights)
     if view not in FILTERS:
         raise ValueError(f"filter: must be one of {', '.join(FILTERS)}")
     if limit not in PAGE_SIZES:
@@ -149,18 +161,26 @@ def task_list(
     if offset < 0:
         raise ValueError("offset: must not be negative")
     queue = services.queue
+    statuses = FILTERS[view] or None
     with queue.snapshot():  # total, rows and run-order places from one state of the file
-        page = queue.list_tasks(FILTERS[view] or None, search or None, limit, offset)
+        page = queue.list_tasks(statuses, search or None, limit, offset, owner)
         if page.total and offset >= page.total:  # the page emptied (finished or cleared)
             offset = (page.total - 1) // limit * limit
-            page = queue.list_tasks(FILTERS[view] or None, search or None, limit, offset)
-        places = run_order_places(queue, page.tasks, consecutive=not search)
+            page = queue.list_tasks(statuses, search or None, limit, offset, owner)
+        places = run_order_places(queue, page.tasks, consecutive=not search and owner is None)
         sizes = queue.group_sizes(task.group_id for task in page.tasks)
-    rows = [_with_group_size(row(task, places.get(task.id)), sizes) for task in page.tasks]
+    rows = [
+        _with_group_size(
+            owners.shown_row(row(task, places.get(task.id)), task.owner, rights), sizes
+        )
+        for task in page.tasks
+    ]
     return {"rows": rows, "total": page.total, "offset": offset, "limit": limit}
 
 
-def group_list(services: Services, group_id: str, limit: int, offset: int) -> dict[str, Any]:
+def group_list(
+    services: Services, group_id: str, limit: int, offset: int, rights: Access | None = None
+) -> dict[str, Any]:
     """The rows of one group (oldest first) and what the group bar shows: how many tasks in
     each status, on which checkpoints. `group` is None once the group is gone."""
     queue = services.queue
@@ -172,14 +192,23 @@ def group_list(services: Services, group_id: str, limit: int, offset: int) -> di
         places = run_order_places(queue, tasks, consecutive=False)
     offset = max(0, min(offset, (len(tasks) - 1) // limit * limit if tasks else 0))
     sizes = {group_id: len(tasks)}
+    rights = rights or Access()
     rows = [
-        _with_group_size(row(task, places.get(task.id)), sizes)
+        _with_group_size(
+            owners.shown_row(row(task, places.get(task.id)), task.owner, rights), sizes
+        )
         for task in tasks[offset : offset + limit]
     ]
     counts: dict[str, int] = {}
     for task in tasks:
         counts[task.status.value] = counts.get(task.status.value, 0) + 1
-    checkpoints = sorted({task.checkpoint for task in tasks if isinstance(task.checkpoint, str)})
+    checkpoints = sorted(
+        {
+            task.checkpoint
+            for task in tasks
+            if isinstance(task.checkpoint, str) and rights.may_see(task.owner)
+        }
+    )
     retried = {task.retried_from for task in tasks}
     retryable = sum(
         1 for t in tasks if t.status.value in ("failed", "cancelled") and t.id not in retried
@@ -190,6 +219,7 @@ def group_list(services: Services, group_id: str, limit: int, offset: int) -> di
         "counts": counts,
         "retryable": retryable,  # what "Retry group" would queue again
         "checkpoints": checkpoints,
+        "may_change": all(rights.may_change(task.owner) for task in tasks),
     }
     return {
         "rows": rows,
