@@ -17,9 +17,8 @@ def pytest_configure(config):
         config.pluginmanager.register(fidelity_record, "fidelity_record")
 
 
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "tasks.sqlite3"
+# `db_path`: a SQLite file, or also a PostgreSQL schema for tests marked `backends`
+pytest_plugins = ("tests.backends",)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """A worker process for the crash test: runs the queue with a slow fake host until killed.
 
-Usage: python -m tests.core.crash_worker DB_PATH STARTED_LOG
+Usage: python -m tests.core.crash_worker LOCATION STARTED_LOG  (a SQLite path or a PostgreSQL URL)
 Each task's id is appended to STARTED_LOG (flushed to disk) the moment the host starts it.
 """
 

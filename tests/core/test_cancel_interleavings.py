@@ -18,6 +18,8 @@ from task_scheduler.core.executor import TaskExecutor
 from task_scheduler.core.models import TaskStatus
 from tests.fakes import FakeHost, Pause, api_params
 
+pytestmark = pytest.mark.backends  # every test here runs on SQLite and on PostgreSQL
+
 WAIT = 30  # upper bound for a condition, never a timing assertion
 STEPS = 4
 

@@ -15,6 +15,8 @@ from task_scheduler.core.models import SHUTDOWN_ERROR, TaskStatus
 from task_scheduler.core.queue_manager import QueueManager
 from tests.fakes import api_params
 
+pytestmark = pytest.mark.backends  # every test here runs on SQLite and on PostgreSQL
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(

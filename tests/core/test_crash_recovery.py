@@ -31,9 +31,10 @@ def _wait_for_new_start(log: Path, seen: int, process: subprocess.Popen) -> None
         time.sleep(0.01)
 
 
+@pytest.mark.backends
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
-def test_sigkill_mid_task_20_times_accounts_for_every_task(tmp_path):
-    db_path, log = tmp_path / "tasks.sqlite3", tmp_path / "started.log"
+def test_sigkill_mid_task_20_times_accounts_for_every_task(db_path, tmp_path):
+    log = tmp_path / "started.log"
     queue = QueueManager(db_path)
     originals = [queue.add_task("txt2img", api_params(f"t{i}", steps=5)).id for i in range(60)]
     rng = random.Random(20)

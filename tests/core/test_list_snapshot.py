@@ -17,6 +17,8 @@ from task_scheduler.core.models import TaskStatus
 from task_scheduler.core.views import queue_view, task_page_view
 from tests.fakes import FakeHost, api_params
 
+pytestmark = pytest.mark.backends  # every test here runs on SQLite and on PostgreSQL
+
 READS = 200
 FULL_PAGE = 10_000
 

@@ -13,6 +13,8 @@ from task_scheduler.core.models import SHUTDOWN_ERROR, TaskNotFoundError, TaskSt
 from task_scheduler.core.queue_manager import QueueManager
 from tests.fakes import api_params
 
+pytestmark = pytest.mark.backends  # every test here runs on SQLite and on PostgreSQL
+
 
 def prompts(tasks) -> list[str]:
     return [t.params["payload"]["prompt"] for t in tasks]

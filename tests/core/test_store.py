@@ -1,4 +1,5 @@
-"""The SQLite store keeps every field, migrates safely and refuses files it does not understand."""
+"""The store keeps every field, migrates safely and refuses data it does not understand (the
+tests marked `backends` on SQLite and on PostgreSQL; the others are SQLite's own)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import pytest
 
 from task_scheduler.core.models import SchemaVersionError, TaskStatus
 from task_scheduler.core.queue_manager import QueueManager
+from task_scheduler.store import postgres_schema
 from task_scheduler.store import sqlite as db_module
+from task_scheduler.store.contract import is_server_url
 from task_scheduler.store.sqlite import TaskStore
 from tests.fakes import api_params
 
 
+@pytest.mark.backends
 def test_every_field_round_trips_and_survives_reopening(db_path, tmp_path):
     prompt = "un chat 🐈 — 猫, «ü» \u200b" + "x" * 10
     big = {"source": "ui", "inputs": {"prompt": prompt, "blob": "y" * 2_000_000}}
@@ -89,26 +93,42 @@ def test_migrations_are_idempotent(db_path):
     assert store.conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == tables
 
 
+@pytest.mark.backends
+def test_migrating_again_and_reopening_change_nothing(db_path):
+    queue = QueueManager(db_path)
+    before = _columns(queue)
+    migrations = _migrations(db_path)
+    assert queue.store.migrate() == len(migrations)
+    assert queue.store.migrate() == len(migrations)
+    reopened = QueueManager(db_path)
+    assert reopened.store.schema_version() == len(migrations)
+    assert _columns(reopened) == before
+
+
+@pytest.mark.backends
 def test_a_failing_migration_changes_nothing(db_path):
     queue = QueueManager(db_path)
     queue.add_task("txt2img", api_params("keep me"))
-    before = _dump(db_path)
+    before = _contents(queue)
 
-    def broken(conn: sqlite3.Connection) -> None:
+    def broken(conn) -> None:
         conn.execute("ALTER TABLE tasks ADD COLUMN extra TEXT")
         conn.execute("UPDATE tasks SET name = 'half-migrated'")
         raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError, match="disk on fire"):
-        queue.store.migrate([*db_module.MIGRATIONS, broken])
-    assert _dump(db_path) == before
-    assert queue.store.schema_version() == db_module.SCHEMA_VERSION
+        queue.store.migrate([*_migrations(db_path), broken])
+    assert _contents(queue) == before
+    assert queue.store.schema_version() == len(_migrations(db_path))
+    if not is_server_url(db_path):
+        assert _dump(db_path)[0] == f"version {db_module.SCHEMA_VERSION}"
 
 
+@pytest.mark.backends
 def test_a_later_migration_applies_once_and_keeps_data(db_path):
     queue = QueueManager(db_path)
     task = queue.add_task("txt2img", api_params("survivor"))
-    added = [*db_module.MIGRATIONS, lambda c: c.execute("ALTER TABLE tasks ADD COLUMN note TEXT")]
+    added = [*_migrations(db_path), lambda c: c.execute("ALTER TABLE tasks ADD COLUMN note TEXT")]
     assert queue.store.migrate(added) == len(added)
     assert queue.store.migrate(added) == len(added)  # second run: nothing to do, no error
     assert queue.get_task(task.id).params["payload"]["prompt"] == "survivor"
@@ -153,6 +173,33 @@ def test_the_history_listing_reads_its_index_without_sorting(queue):
     )
     assert "USING INDEX tasks_history" in plan
     assert "TEMP B-TREE" not in plan
+
+
+@pytest.mark.backends
+def test_a_store_of_a_newer_schema_version_is_refused(db_path):
+    queue = QueueManager(db_path)
+    task = queue.add_task("txt2img", api_params("from the future"))
+    newer = [*_migrations(db_path), lambda c: c.execute("ALTER TABLE tasks ADD COLUMN x TEXT")]
+    queue.store.migrate(newer)
+    queue.close()
+    with pytest.raises(SchemaVersionError, match="only knows up to"):
+        QueueManager(db_path)
+    assert queue.store.schema_version() == len(newer)  # left as it was: nothing undone
+    assert queue.get_task(task.id).params == api_params("from the future")
+
+
+def _migrations(location) -> list:
+    return (postgres_schema if is_server_url(location) else db_module).MIGRATIONS
+
+
+def _columns(queue: QueueManager) -> list[str]:
+    cursor = queue.store.conn.execute("SELECT * FROM tasks LIMIT 0")
+    return [column[0] for column in cursor.description]
+
+
+def _contents(queue: QueueManager) -> tuple:
+    tasks = queue.list_tasks(limit=1000).tasks
+    return queue.store.schema_version(), _columns(queue), [(t.id, t.name) for t in tasks]
 
 
 def _plan_of_statement(queue: QueueManager, verb) -> str:
