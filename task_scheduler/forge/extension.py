@@ -125,12 +125,20 @@ def _open_storage() -> None:
     _process.data_dir = data_dir
     _process.forge_cwd = os.getcwd()
     _process.files = FileStore(inputs)
-    _process.queue = QueueManager(os.path.join(data_dir, DB_NAME), files_dir=inputs)
+    # A PostgreSQL URL (setting or TASK_SCHEDULER_DATABASE_URL) or the SQLite file; either way
+    # an unusable store leaves the queue unavailable with its reason, and Forge starts.
+    location = forge_settings.database_url() or os.path.join(data_dir, DB_NAME)
+    _process.queue = QueueManager(location, files_dir=inputs)
     # Its name among the Forges sharing this data folder, on the tasks it runs (issue 12).
     _process.queue.instance.name = forge_settings.instance_name()
     _process.queue.subscribe(_prune_after_finish)
     _apply_retention()
-    log.info("task_scheduler: data folder %s, instance %s", data_dir, _process.queue.instance.name)
+    log.info(
+        "task_scheduler: tasks in %s, input files in %s, instance %s",
+        _process.queue.store.path,
+        data_dir,
+        _process.queue.instance.name,
+    )
 
 
 def launch_after(previous: TaskExecutor | None, executor: TaskExecutor, start: bool) -> None:

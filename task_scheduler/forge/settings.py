@@ -18,6 +18,7 @@ PREFIX = "task_scheduler_"
 DATA_DIR_NAME = "task_scheduler"
 DATA_DIR_ENV = "TASK_SCHEDULER_DATA_DIR"  # one Forge install started twice: one setting file
 INSTANCE_NAME_ENV = NAME_ENV
+DATABASE_URL_ENV = "TASK_SCHEDULER_DATABASE_URL"  # a PostgreSQL queue (store/postgres.py)
 
 # Settings field -> (default, label)
 FIELDS: dict[str, tuple[Any, str]] = {
@@ -53,6 +54,13 @@ FIELDS: dict[str, tuple[Any, str]] = {
         f"one queue; the environment variable {DATA_DIR_ENV} overrides it; restart Forge to "
         "apply)",
     ),
+    "database_url": (
+        "",
+        "PostgreSQL server for a queue shared by several machines: "
+        "postgresql://user:password@host:5432/database (empty: the SQLite file in the data "
+        f"folder; the environment variable {DATABASE_URL_ENV} overrides it; restart Forge to "
+        "apply: the restart installs the driver, psycopg)",
+    ),
     "instance_name": (
         "",
         "Name of this Forge instance, shown on the tasks it runs (empty: host name:port; the "
@@ -82,6 +90,17 @@ FIELDS: dict[str, tuple[Any, str]] = {
         30,
         "Grouping by checkpoint: a task passed over for this many minutes runs next",
     ),
+    "queue_admins": (
+        "",
+        "Queue administrators (comma-separated user names of --gradio-auth / --api-auth): they "
+        "may change every task and alone start, stop, clear, retry failed, import and schedule "
+        "(empty: everyone may do those)",
+    ),
+    "hide_others_prompts": (
+        False,
+        "Hide other users' prompts: with a login, others' tasks show only owner, type, size, "
+        "status and place (administrators see everything)",
+    ),
 }
 # Limits never go below these, whatever config.json says: a zero limit would refuse everything.
 _LIMIT_MINIMUMS = {"max_body_mb": 1, "max_image_megapixels": 1, "max_images": 1, "max_pending": 1}
@@ -102,7 +121,9 @@ def register_options() -> None:
         "callback_url": (gr.Textbox, {"placeholder": "https://example.com/hook"}),
         "callback_hosts": (gr.Textbox, {"placeholder": "hooks.example.com, 192.168.1.20:9000"}),
         "data_dir": (gr.Textbox, {"placeholder": default_data_dir()}),
+        "database_url": (gr.Textbox, {"type": "password", "placeholder": "postgresql://…"}),
         "instance_name": (gr.Textbox, {"placeholder": default_instance_name(forge_port())}),
+        "queue_admins": (gr.Textbox, {"placeholder": "alice, bob"}),
         **{
             name: (gr.Number, {"precision": 0, "minimum": low})
             for name, low in _LIMIT_MINIMUMS.items()
@@ -125,6 +146,15 @@ def read_settings() -> Settings:
 
     configured = os.environ.get(DATA_DIR_ENV, "") or str(option(option_key("data_dir"), "") or "")
     return settings_from_options(option, data_dir(configured))
+
+
+def database_url() -> str:
+    """The PostgreSQL URL the queue is kept at: the environment variable, else the setting;
+    '' for the SQLite file in the data folder. install.py reads the same two places."""
+    from modules import shared
+
+    url = os.environ.get(DATABASE_URL_ENV, "").strip()
+    return url or str(getattr(shared.opts, option_key("database_url"), "") or "").strip()
 
 
 def instance_name() -> str:
@@ -167,6 +197,8 @@ def settings_from_options(option: Callable[[str, Any], Any], data_folder: str) -
         show_live_previews=bool(values["show_live_previews"]),
         always_save_images=bool(values["always_save_images"]),
         group_by_checkpoint=bool(values["group_by_checkpoint"]),
+        queue_admins=str(values["queue_admins"] or ""),
+        hide_others_prompts=bool(values["hide_others_prompts"]),
         data_dir=data_folder,
         # Forge's own option (not ours): callbacks honour it as sdapi's image URLs do.
         forbid_local_requests=bool(option("api_forbid_local_requests", True)),
