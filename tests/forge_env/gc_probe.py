@@ -28,12 +28,26 @@ _TRACKED = {
 }
 
 
+def _same_module(loaded, module_name):
+    """The extension's loader imports `task_scheduler` as `sd_forge_task_scheduler_<hash>`
+    (scripts/task_scheduler.py): `core.models` is then `sd_forge_task_scheduler_<hash>.core.models`.
+    """
+    if loaded == module_name or loaded.endswith("." + module_name):
+        return True
+    top, _, rest = module_name.partition(".")
+    loaded_top, _, loaded_rest = loaded.partition(".")
+    return (
+        top == "task_scheduler"
+        and loaded_top.startswith("sd_forge_task_scheduler_")
+        and loaded_rest == rest
+    )
+
+
 def _classes():
     found = {}
     for key, (module_name, name) in _TRACKED.items():
-        # Forge may import the extension's package under a longer dotted name
         for loaded, module in list(sys.modules.items()):
-            if loaded == module_name or loaded.endswith("." + module_name):
+            if _same_module(loaded, module_name):
                 cls = getattr(module, name, None)
                 if isinstance(cls, type):
                     found[key] = cls
