@@ -30,10 +30,11 @@ from ..core.queue_room import room_check
 from ..core.services import Services
 from ..peers.conflicts import conflicts_of
 from . import groups as api_groups
+from . import owners
 from . import peer as api_peer
 from . import schedule as api_schedule
 from . import tasks as api_tasks
-from .auth import RestAccess, basic_auth
+from .auth import RestAccess, basic_auth, request_user
 from .errors import ValidationSafeRoute, http_errors, unprocessable
 from .faults import FAULT_RESPONSES, fault_answering
 from .groups import EnqueuedGroup
@@ -65,7 +66,11 @@ _CONFLICT = {409: {"model": ErrorOut, "description": "The task's status forbids 
 _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 _IMAGE_TYPES |= {".webp": "image/webp", ".gif": "image/gif", ".bmp": "image/bmp"}
 CROSS_SITE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    403: {"model": ErrorOut, "description": "A cross-site request that changes state."},
+    403: {
+        "model": ErrorOut,
+        "description": "A cross-site request that changes state, or a change the user may not "
+        "make: another user's task (`this task belongs to alice`), or queue administrators only.",
+    },
     415: {"model": ErrorOut, "description": "A request body that is not JSON."},
 }
 
@@ -153,10 +158,11 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
     async def _enqueue(task_type: str, request: Request, response: Response):
         body = await request.json()  # the raw body: stored unchanged, not the model's dump
         url = base_url(request)
+        owner = request_user(request)
 
         def enqueue() -> Enqueued | EnqueuedGroup:
             with http_errors():
-                tasks = api_tasks.enqueue(services, task_type, body, url)
+                tasks = api_tasks.enqueue(services, task_type, body, url, owner=owner)
             return api_groups.enqueued(services, tasks)
 
         enqueued = await run_in_threadpool(enqueue)
@@ -195,7 +201,9 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         limit: Annotated[int, Query(ge=1, le=500, description="Pending tasks per page.")] = 50,
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ):
-        return _queue_view(services, limit, offset, base_url(request))
+        return owners.shaped(
+            _queue_view(services, limit, offset, base_url(request)), request, services
+        )
 
     @router.get("/tasks", response_model=TaskPageOut, summary="List and search tasks")
     def list_tasks(
@@ -208,21 +216,30 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+        owner: Annotated[
+            str | None,
+            Query(max_length=200, description="Only the tasks this user queued."),
+        ] = None,
+        mine: Annotated[
+            bool, Query(description="Only the tasks of the user asking (HTTP Basic).")
+        ] = False,
     ):
-        return views.task_page_view(queue, status, search, limit, offset, base_url(request))
+        rights = owners.access(request, services)
+        if mine:
+            owner = rights.user
+        if search and not rights.is_admin and rights.hide_prompts:
+            # others' prompts are hidden: a search must not tell what they contain
+            if owner not in (None, rights.user):
+                return {"tasks": [], "total": 0, "limit": limit, "offset": offset}
+            owner = rights.user
+        url = base_url(request)
+        page = views.task_page_view(queue, status, search, limit, offset, url, owner=owner)
+        return owners.shaped(page, request, services)
 
     @router.get("/tasks/{task_id}", response_model=TaskOut, responses=_NOT_FOUND)
     def get_task(task_id: str, request: Request):
         """Every field of one task, params included."""
-        with http_errors():
-            task = queue.require_task(task_id)
-        return views.task_view(
-            task,
-            base_url=base_url(request),
-            queue_position=queue.position(task_id),
-            detail=True,
-            waiting=queue.instance.waiting_reasons([task]).get(task_id),
-        )
+        return _detail(task_id, request)
 
     @router.get(
         "/tasks/{task_id}/images/{index}",
@@ -233,10 +250,12 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         },
         summary="A result image (0-based index)",
     )
-    def get_image(task_id: str, index: Annotated[int, Path(ge=0, le=100_000)]):
+    def get_image(task_id: str, index: Annotated[int, Path(ge=0, le=100_000)], request: Request):
         """Serves only the files the worker recorded for this task; no path comes from here."""
         with http_errors():
             task = queue.require_task(task_id)
+        if not owners.access(request, services).may_see(task.owner):  # hidden prompts
+            raise HTTPException(403, f"this task belongs to {task.owner}; its images are hidden")
         if index >= len(task.result_images):
             raise HTTPException(404, f"task {task_id} has {len(task.result_images)} image(s)")
         path = services.resolve_image(task.result_images[index])
@@ -253,6 +272,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         response_model=TaskOut,
         responses={**_NOT_FOUND, **_CONFLICT},
         summary="Edit a pending task",
+        dependencies=[owners.own_task(services)],
     )
     def edit_task(task_id: str, edits: TaskEdit, request: Request):
         with http_errors():
@@ -264,6 +284,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         response_model=TaskOut,
         responses={**_NOT_FOUND, **_CONFLICT},
         summary="Cancel a pending task or interrupt the running one",
+        dependencies=[owners.own_task(services)],
     )
     def cancel_task(task_id: str, request: Request):
         """A pending task becomes cancelled at once; the running one is interrupted and ends
@@ -278,6 +299,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         response_model=TaskOut,
         responses={**_NOT_FOUND, **_CONFLICT},
         summary="Queue a finished task again (as a new task)",
+        dependencies=[owners.own_task(services)],
     )
     def retry_task(task_id: str, request: Request, response: Response):
         with http_errors():
@@ -291,6 +313,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         response_model=TaskOut,
         responses={**_NOT_FOUND, **_CONFLICT},
         summary="Move a pending task in the run order",
+        dependencies=[owners.own_task(services)],
     )
     def move_task(task_id: str, move: MoveRequest, request: Request):
         if (move.to is None) == (move.before is None):
@@ -305,23 +328,39 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         response_class=Response,
         responses={**_NOT_FOUND, **_CONFLICT},
         summary="Delete a task that is not running",
+        dependencies=[owners.own_task(services)],
     )
     def delete_task(task_id: str):
         with http_errors():
             queue.delete_task(task_id)
         return Response(status_code=204)
 
-    @router.post("/start", response_model=QueueOut, summary="Start taking tasks")
+    @router.post(
+        "/start",
+        response_model=QueueOut,
+        summary="Start taking tasks",
+        dependencies=[owners.control(services, "start the queue")],
+    )
     def start(request: Request):
         services.executor.start()
-        return _queue_view(services, base_url=base_url(request))
+        return owners.shaped(_queue_view(services, base_url=base_url(request)), request, services)
 
-    @router.post("/stop", response_model=QueueOut, summary="Stop after the current task")
+    @router.post(
+        "/stop",
+        response_model=QueueOut,
+        summary="Stop after the current task",
+        dependencies=[owners.control(services, "stop the queue")],
+    )
     def stop(request: Request):
         services.executor.stop()
-        return _queue_view(services, base_url=base_url(request))
+        return owners.shaped(_queue_view(services, base_url=base_url(request)), request, services)
 
-    @router.post("/clear-completed", response_model=Cleared, summary="Delete finished tasks")
+    @router.post(
+        "/clear-completed",
+        response_model=Cleared,
+        summary="Delete finished tasks",
+        dependencies=[owners.control(services, "clear finished tasks")],
+    )
     def clear_completed(clear: ClearRequest | None = None):
         """Deletes completed tasks (or the given finished statuses); bookmarked ones stay."""
         statuses = clear.statuses if clear is not None else ["completed"]
@@ -330,31 +369,39 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
 
     # -- moving between Forges -----------------------------------------------------------------
 
-    @router.get("/export", response_model=ExportDocument, summary="Pending tasks as JSON")
+    @router.get(
+        "/export",
+        response_model=ExportDocument,
+        summary="Pending tasks as JSON",
+        dependencies=[owners.exporter(services)],
+    )
     def export_tasks():
         """Pending tasks in run order, their input images embedded, for POST /import."""
         return portable.export_document(services)
 
     @router.post(
-        "/import", status_code=201, response_model=Imported, summary="Queue exported tasks"
+        "/import",
+        status_code=201,
+        response_model=Imported,
+        summary="Queue exported tasks",
+        dependencies=[owners.control(services, "import tasks")],
     )
     def import_tasks(document: ExportDocument, request: Request):
-        """Validates the whole document, then queues all its tasks or none."""
+        """Validates the whole document, then queues all its tasks or none; they belong to
+        the user who imports."""
         url = base_url(request)
         with http_errors():
-            tasks = portable.import_document(services, document, url)
-        return Imported(tasks=[views.task_view(t, base_url=url, detail=True) for t in tasks])
+            tasks = portable.import_document(services, document, url, request_user(request))
+        imported = [views.task_view(t, base_url=url, detail=True) for t in tasks]
+        return Imported(tasks=owners.shaped(imported, request, services))
 
     def _detail(task_id: str, request: Request) -> dict[str, Any]:
         with http_errors():
             task = queue.require_task(task_id)
-        return views.task_view(
-            task,
-            base_url=base_url(request),
-            queue_position=queue.position(task_id),
-            detail=True,
-            waiting=queue.instance.waiting_reasons([task]).get(task_id),
+        view = views.task_view(
+            task, base_url=base_url(request), queue_position=queue.position(task_id), detail=True
         )
+        return owners.shaped(view, request, services)
 
     api_peer.add_routes(router, services)
     api_schedule.add_routes(router, services, _queue_view)

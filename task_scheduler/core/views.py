@@ -24,24 +24,16 @@ def image_url(task_id: str, index: int, base_url: str = "") -> str:
 
 
 def task_view(
-    task: Task,
-    *,
-    base_url: str = "",
-    queue_position: int | None = None,
-    detail: bool = False,
-    waiting: str | None = None,
+    task: Task, *, base_url: str = "", queue_position: int | None = None, detail: bool = False
 ) -> dict[str, Any]:
-    """A task for display. `detail` adds the full `params` and `script_args`; `waiting` says
-    why a pending task no live instance can run waits (instances.Instance.waiting_reasons).
+    """A task for display. `detail` adds the full `params` and `script_args`.
 
     Never raises for a task whose stored data is malformed (written by a faulty import of an
     earlier version, or by hand): `problem` says what is wrong and the task can be deleted, so
     one bad row never takes a listing down.
     """
     try:
-        view = _task_view(task, base_url, queue_position, detail)
-        view["waiting"] = waiting if task.status == TaskStatus.PENDING else None
-        return view
+        return _task_view(task, base_url, queue_position, detail)
     except Exception as error:  # anything a malformed row can raise; the listing must go on
         return _broken_view(task, f"cannot be read: {type(error).__name__}: {error}")
 
@@ -73,7 +65,7 @@ def _task_view(
         "retried_from": task.retried_from,
         "group_id": task.group_id if isinstance(task.group_id, str) else None,
         "run_after": task.run_after,
-        "instance": task.instance if isinstance(task.instance, str) else None,
+        "owner": task.owner if isinstance(task.owner, str) else None,
         "bookmarked": task.bookmarked,
         "callback_url": task.callback_url,
         "callback_status": task.callback_status,
@@ -116,8 +108,7 @@ def _broken_view(task: Task, problem: str) -> dict[str, Any]:
         "retried_from": None,
         "group_id": task.group_id if isinstance(task.group_id, str) else None,
         "run_after": task.run_after if isinstance(task.run_after, int | float) else None,
-        "instance": task.instance if isinstance(task.instance, str) else None,
-        "waiting": None,
+        "owner": task.owner if isinstance(task.owner, str) else None,
         "bookmarked": bool(task.bookmarked),
         "callback_url": None,
         "callback_status": None,
@@ -136,20 +127,18 @@ def task_page_view(
     limit: int = 50,
     offset: int = 0,
     base_url: str = "",
+    owner: str | None = None,
 ) -> dict[str, Any]:
-    """One page of `QueueManager.list_tasks`, pending tasks carrying their run-order place."""
+    """One page of `QueueManager.list_tasks` (`owner`: only that user's tasks), pending tasks
+    carrying their run-order place."""
     with queue.snapshot():  # the places agree with the page they are shown on
-        page = queue.list_tasks(statuses=statuses, search=search, limit=limit, offset=offset)
-        positions = run_order_places(queue, page.tasks, consecutive=not search)
-        waiting = queue.instance.waiting_reasons(page.tasks)
+        page = queue.list_tasks(
+            statuses=statuses, search=search, limit=limit, offset=offset, owner=owner
+        )
+        positions = run_order_places(queue, page.tasks, consecutive=not search and not owner)
     return {
         "tasks": [
-            task_view(
-                task,
-                base_url=base_url,
-                queue_position=positions.get(task.id),
-                waiting=waiting.get(task.id),
-            )
+            task_view(task, base_url=base_url, queue_position=positions.get(task.id))
             for task in page.tasks
         ],
         "total": page.total,
@@ -169,7 +158,6 @@ def queue_view(
     with queue.snapshot():  # the pending total and the pending rows agree
         counts = queue.counts()
         pending = queue.get_pending_tasks(limit=limit, offset=offset)
-        waiting = queue.instance.waiting_reasons(pending)
     return {
         "worker": queue.worker_state,
         "worker_alive": executor.is_alive,
@@ -178,28 +166,14 @@ def queue_view(
         "counts": counts,
         "pending": {
             "tasks": [
-                task_view(
-                    task,
-                    base_url=base_url,
-                    queue_position=offset + index + 1,
-                    waiting=waiting.get(task.id),
-                )
+                task_view(task, base_url=base_url, queue_position=offset + index + 1)
                 for index, task in enumerate(pending)
             ],
             "total": counts.get(TaskStatus.PENDING.value, 0),
             "limit": limit,
             "offset": offset,
         },
-        "instances": instances_view(queue),
-        "instance": queue.instance.name,
     }
-
-
-def instances_view(queue: QueueManager) -> list[dict[str, Any]]:
-    """The live instances sharing this queue, each with the task it runs (InstanceOut)."""
-    running = queue.list_tasks(statuses=[TaskStatus.RUNNING.value], limit=100).tasks
-    runs = {task.instance: task.id for task in running if task.instance}
-    return [{**row, "running_task": runs.get(row["name"])} for row in queue.instance.listing()]
 
 
 def schedule_view(executor: TaskExecutor) -> dict[str, Any]:
