@@ -399,7 +399,11 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         with http_errors():
             task = queue.require_task(task_id)
         view = views.task_view(
-            task, base_url=base_url(request), queue_position=queue.position(task_id), detail=True
+            task,
+            base_url=base_url(request),
+            queue_position=queue.position(task_id),
+            detail=True,
+            waiting=queue.instance.waiting_reasons([task]).get(task_id),
         )
         return owners.shaped(view, request, services)
 

@@ -247,6 +247,16 @@ class TaskOut(BaseModel):
     run_after: float | None = Field(
         default=None, description="Not before this moment (unix time); null: at its turn."
     )
+    instance: str | None = Field(
+        default=None,
+        description="The Forge instance that runs or ran it (its 'Instance name'); null while "
+        "pending.",
+    )
+    waiting: str | None = Field(
+        default=None,
+        description="Why a pending task waits although several instances are live: none of "
+        "them has its checkpoint, LoRA or ControlNet model (null: one can run it).",
+    )
     owner: str | None = Field(
         default=None,
         description="The user who queued it (the HTTP Basic user, or the Forge login for the "
@@ -308,6 +318,17 @@ class ConflictOut(BaseModel):
     advice: str = Field(description="What to do (disable it in Extensions, restart Forge).")
 
 
+class InstanceOut(BaseModel):
+    """A live Forge instance sharing this queue (its heartbeat is within its lease)."""
+
+    name: str = Field(description="Its 'Instance name' (default: host name:port).")
+    started_at: float = Field(description="When it joined the queue (unix time).")
+    seen_at: float = Field(description="Its last heartbeat (unix time; renewed every 15 s).")
+    this: bool = Field(description="Whether it is the instance answering this request.")
+    address: str = Field(default="", description="Where it answers, if known.")
+    running_task: str | None = Field(default=None, description="The task it runs now.")
+
+
 class QueueOut(BaseModel):
     """The worker, the running task, counts per status and a page of pending tasks."""
 
@@ -323,6 +344,10 @@ class QueueOut(BaseModel):
     schedule: ScheduleOut | None = Field(
         default=None, description="Run windows / start time, and why the queue waits."
     )
+    instances: list[InstanceOut] = Field(
+        default_factory=list, description="Live Forge instances sharing this queue."
+    )
+    instance: str = Field(default="", description="The name of the instance answering.")
 
 
 class TaskEdit(BaseModel):

@@ -24,16 +24,24 @@ def image_url(task_id: str, index: int, base_url: str = "") -> str:
 
 
 def task_view(
-    task: Task, *, base_url: str = "", queue_position: int | None = None, detail: bool = False
+    task: Task,
+    *,
+    base_url: str = "",
+    queue_position: int | None = None,
+    detail: bool = False,
+    waiting: str | None = None,
 ) -> dict[str, Any]:
-    """A task for display. `detail` adds the full `params` and `script_args`.
+    """A task for display. `detail` adds the full `params` and `script_args`; `waiting` says
+    why a pending task no live instance can run waits (instances.Instance.waiting_reasons).
 
     Never raises for a task whose stored data is malformed (written by a faulty import of an
     earlier version, or by hand): `problem` says what is wrong and the task can be deleted, so
     one bad row never takes a listing down.
     """
     try:
-        return _task_view(task, base_url, queue_position, detail)
+        view = _task_view(task, base_url, queue_position, detail)
+        view["waiting"] = waiting if task.status == TaskStatus.PENDING else None
+        return view
     except Exception as error:  # anything a malformed row can raise; the listing must go on
         return _broken_view(task, f"cannot be read: {type(error).__name__}: {error}")
 
@@ -65,6 +73,7 @@ def _task_view(
         "retried_from": task.retried_from,
         "group_id": task.group_id if isinstance(task.group_id, str) else None,
         "run_after": task.run_after,
+        "instance": task.instance if isinstance(task.instance, str) else None,
         "owner": task.owner if isinstance(task.owner, str) else None,
         "bookmarked": task.bookmarked,
         "callback_url": task.callback_url,
@@ -108,7 +117,9 @@ def _broken_view(task: Task, problem: str) -> dict[str, Any]:
         "retried_from": None,
         "group_id": task.group_id if isinstance(task.group_id, str) else None,
         "run_after": task.run_after if isinstance(task.run_after, int | float) else None,
+        "instance": task.instance if isinstance(task.instance, str) else None,
         "owner": task.owner if isinstance(task.owner, str) else None,
+        "waiting": None,
         "bookmarked": bool(task.bookmarked),
         "callback_url": None,
         "callback_status": None,
@@ -136,9 +147,15 @@ def task_page_view(
             statuses=statuses, search=search, limit=limit, offset=offset, owner=owner
         )
         positions = run_order_places(queue, page.tasks, consecutive=not search and not owner)
+        waiting = queue.instance.waiting_reasons(page.tasks)
     return {
         "tasks": [
-            task_view(task, base_url=base_url, queue_position=positions.get(task.id))
+            task_view(
+                task,
+                base_url=base_url,
+                queue_position=positions.get(task.id),
+                waiting=waiting.get(task.id),
+            )
             for task in page.tasks
         ],
         "total": page.total,
@@ -158,6 +175,7 @@ def queue_view(
     with queue.snapshot():  # the pending total and the pending rows agree
         counts = queue.counts()
         pending = queue.get_pending_tasks(limit=limit, offset=offset)
+        waiting = queue.instance.waiting_reasons(pending)
     return {
         "worker": queue.worker_state,
         "worker_alive": executor.is_alive,
@@ -166,14 +184,28 @@ def queue_view(
         "counts": counts,
         "pending": {
             "tasks": [
-                task_view(task, base_url=base_url, queue_position=offset + index + 1)
+                task_view(
+                    task,
+                    base_url=base_url,
+                    queue_position=offset + index + 1,
+                    waiting=waiting.get(task.id),
+                )
                 for index, task in enumerate(pending)
             ],
             "total": counts.get(TaskStatus.PENDING.value, 0),
             "limit": limit,
             "offset": offset,
         },
+        "instances": instances_view(queue),
+        "instance": queue.instance.name,
     }
+
+
+def instances_view(queue: QueueManager) -> list[dict[str, Any]]:
+    """The live instances sharing this queue, each with the task it runs (InstanceOut)."""
+    running = queue.list_tasks(statuses=[TaskStatus.RUNNING.value], limit=100).tasks
+    runs = {task.instance: task.id for task in running if task.instance}
+    return [{**row, "running_task": runs.get(row["name"])} for row in queue.instance.listing()]
 
 
 def schedule_view(executor: TaskExecutor) -> dict[str, Any]:

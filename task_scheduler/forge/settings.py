@@ -18,6 +18,7 @@ PREFIX = "task_scheduler_"
 DATA_DIR_NAME = "task_scheduler"
 DATA_DIR_ENV = "TASK_SCHEDULER_DATA_DIR"  # one Forge install started twice: one setting file
 INSTANCE_NAME_ENV = NAME_ENV
+DATABASE_URL_ENV = "TASK_SCHEDULER_DATABASE_URL"  # a PostgreSQL queue (store/postgres.py)
 
 # Settings field -> (default, label)
 FIELDS: dict[str, tuple[Any, str]] = {
@@ -52,6 +53,13 @@ FIELDS: dict[str, tuple[Any, str]] = {
         "(empty: <Forge data dir>/task_scheduler; several Forges given the same folder share "
         f"one queue; the environment variable {DATA_DIR_ENV} overrides it; restart Forge to "
         "apply)",
+    ),
+    "database_url": (
+        "",
+        "PostgreSQL server for a queue shared by several machines: "
+        "postgresql://user:password@host:5432/database (empty: the SQLite file in the data "
+        f"folder; the environment variable {DATABASE_URL_ENV} overrides it; restart Forge to "
+        "apply: the restart installs the driver, psycopg)",
     ),
     "instance_name": (
         "",
@@ -113,6 +121,7 @@ def register_options() -> None:
         "callback_url": (gr.Textbox, {"placeholder": "https://example.com/hook"}),
         "callback_hosts": (gr.Textbox, {"placeholder": "hooks.example.com, 192.168.1.20:9000"}),
         "data_dir": (gr.Textbox, {"placeholder": default_data_dir()}),
+        "database_url": (gr.Textbox, {"type": "password", "placeholder": "postgresql://…"}),
         "instance_name": (gr.Textbox, {"placeholder": default_instance_name(forge_port())}),
         "queue_admins": (gr.Textbox, {"placeholder": "alice, bob"}),
         **{
@@ -137,6 +146,15 @@ def read_settings() -> Settings:
 
     configured = os.environ.get(DATA_DIR_ENV, "") or str(option(option_key("data_dir"), "") or "")
     return settings_from_options(option, data_dir(configured))
+
+
+def database_url() -> str:
+    """The PostgreSQL URL the queue is kept at: the environment variable, else the setting;
+    '' for the SQLite file in the data folder. install.py reads the same two places."""
+    from modules import shared
+
+    url = os.environ.get(DATABASE_URL_ENV, "").strip()
+    return url or str(getattr(shared.opts, option_key("database_url"), "") or "").strip()
 
 
 def instance_name() -> str:
