@@ -244,24 +244,6 @@ class SqlStore:
     def max_position(self, conn: Any) -> float:
         return conn.execute("SELECT COALESCE(MAX(position), 0) FROM tasks").fetchone()[0]
 
-    def next_pending(self, conn: Any) -> Task | None:
-        """The first pending task in base order (served by tasks_pending_order)."""
-        row = conn.execute(
-            f"{self._select} {self._pending()} ORDER BY t.priority, t.position LIMIT 1"
-        ).fetchone()
-        return row_to_task(row) if row else None
-
-    def pending_order(
-        self, conn: Any = None, limit: int = -1, offset: int = 0
-    ) -> list[tuple[str, int, float]]:
-        """(id, priority, position) of pending tasks in base order."""
-        rows = (conn or self.conn).execute(
-            f"SELECT t.id, t.priority, t.position FROM tasks t {self._pending()} "
-            "ORDER BY t.priority, t.position LIMIT ? OFFSET ?",
-            (self._limit(limit), offset),
-        )
-        return [tuple(row) for row in rows.fetchall()]
-
     # -- listings ----------------------------------------------------------------------------
 
     def _where(
