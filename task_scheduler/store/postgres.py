@@ -155,12 +155,10 @@ class PostgresStore(GuardedOpen, SqlStore):
         return conn
 
     @contextmanager
-    def _transaction(self, begin: str, *then: str) -> Iterator[PgConnection]:
+    def _transaction(self, begin: str) -> Iterator[PgConnection]:
         conn = self.conn
         conn.execute(begin)
         try:
-            for statement in then:
-                conn.execute(statement)
             yield conn
             conn.execute("COMMIT")
         except BaseException:
@@ -170,7 +168,7 @@ class PostgresStore(GuardedOpen, SqlStore):
 
     def transaction(self) -> Any:
         """A write transaction holding the queue's lock: writers wait for each other."""
-        return self._transaction("BEGIN", _QUEUE_LOCK)
+        return self._transaction(f"BEGIN; {_QUEUE_LOCK}")  # one round trip
 
     def claiming(self) -> Any:
         """The claim's transaction: no queue lock; its candidates' rows are locked."""
