@@ -134,6 +134,8 @@
             if (hires.length && task.hires.enable_hr) add("Hires", hires.filter(([k]) => k !== "enable_hr").map(([k, v]) => `${k}: ${v}`).join(", "));
             add("Callback", task.callback_url ? `${task.callback_url}${task.callback_status ? ` (${task.callback_status})` : ""}` : "");
             add("Not before", task.run_after_text ? `${task.run_after_text} (server time)` : "");
+            add("Waiting", task.waiting);
+            add("Instance", task.instance);
             add("Created", time(task.created_at));
             add("Started", time(task.started_at));
             add("Finished", time(task.finished_at));

@@ -56,6 +56,12 @@
             this.node.insertBefore(this.groupBar.node, this.node.children[1]);
         }
 
+        // Rows name the instance that ran a task only while several Forges share the queue.
+        severalInstances() {
+            const status = this.app.state.status;
+            return Boolean(status && status.instances && status.instances.live.length > 1);
+        }
+
         chooseFilter(key) {
             for (const [name, button] of this.filterButtons) button.setAttribute("aria-pressed", String(name === key));
             this.app.setView({filter: key, offset: 0, group: ""});
@@ -189,7 +195,8 @@
             setText(parts.prompt, task.hidden ? `(${task.owner}'s prompt is hidden)` : task.prompt || "(no prompt)");
             parts.prompt.title = task.prompt;
             const meta = [task.owner ? `by ${task.owner}` : "", task.hidden ? "" : task.checkpoint || "current model", task.size, task.steps ? `${task.steps} steps` : "", task.images > 1 ? `${task.images} images` : "",
-                task.status === "pending" && task.run_after_text ? `not before ${task.run_after_text}` : ""];
+                task.status === "pending" && task.run_after_text ? `not before ${task.run_after_text}` : "",
+                task.instance && task.status !== "pending" && this.severalInstances() ? `on ${task.instance}` : ""];
             setText(parts.meta, meta.filter(Boolean).join(" · "));
             setText(parts.status, STATUS_LABELS[task.status] || task.status);
             parts.status.className = `ts-status-badge ts-status-${task.status}`;

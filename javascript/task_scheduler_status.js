@@ -21,6 +21,8 @@
             this.estimate = el("span", {className: "ts-estimate"});
             // Why the queue waits (run windows / scheduled start, server time) and the way past it.
             this.waiting = el("span", {className: "ts-waiting", attrs: {hidden: true}});
+            // Several Forges sharing this queue (shown only when more than one is live)
+            this.instances = el("span", {className: "ts-instances", attrs: {hidden: true}});
             const button = (label, title, handler, extra) =>
                 el("button", {className: `ts-button ${extra || ""}`, text: label, title, on: {click: handler}});
             this.startButton = button("Start", "Start running the queue", () => {
@@ -52,7 +54,7 @@
                 this.user,
             ]);
             this.node = el("header", {className: "ts-header"}, [
-                el("div", {className: "ts-status-line"}, [this.state, this.estimate, this.waiting]),
+                el("div", {className: "ts-status-line"}, [this.state, this.estimate, this.waiting, this.instances]),
                 this.progress,
                 this.controls,
             ]);
@@ -75,6 +77,15 @@
             else if (schedule.run_anyway) why = "Running outside the run window (Run now anyway)";
             setText(this.waiting, why);
             this.waiting.hidden = !why;
+            const instances = status.instances || {live: [], waiting: 0};
+            let shared = "";
+            if (instances.live.length > 1) {
+                const names = instances.live.map((i) => `${i.name}${i.name === instances.this ? " (this one)" : ""}${i.busy ? " ▶" : ""}`);
+                shared = `Instances: ${names.join(", ")}`;
+                if (instances.waiting) shared += ` · ${instances.waiting} pending ${instances.waiting === 1 ? "task" : "tasks"} no instance can run (see its details)`;
+            }
+            setText(this.instances, shared);
+            this.instances.hidden = !shared;
             const access = status.access || {may_control: true};
             for (const control of this.adminControls) control.hidden = !access.may_control;
             this.runNowButton.hidden = !schedule.waiting || !access.may_control;

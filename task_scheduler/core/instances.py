@@ -57,7 +57,7 @@ class Instance:
     def __init__(self, queue: QueueManager):
         self.queue = queue
         self.verbs = InstanceVerbs(queue.store)
-        self.name = os.environ.get(NAME_ENV, "").strip() or default_instance_name()
+        self._name = os.environ.get(NAME_ENV, "").strip() or default_instance_name()
         self.address = ""  # where its web server answers, if known
         # What this instance's host can run (the worker refreshes it); "cannot tell" until then.
         self.capabilities = Capabilities()
@@ -65,6 +65,21 @@ class Instance:
         self._parsed: dict[str, Capabilities] = {}  # resources JSON -> Capabilities
         self._clash_logged: str | None = None
         self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """This instance's name (setting "Instance name"): on its row and the tasks it claims."""
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        old, self._name = self._name, name
+        if old != name and self._stored_capabilities is not None:  # registered under the old
+            self._stored_capabilities = None  # the next heartbeat registers the new name
+            try:
+                self.verbs.leave_instance(old, self.queue.owner)
+            except Exception as error:  # its lease lapses by itself
+                log.warning("task_scheduler: instance %s not marked gone: %s", old, error)
 
     # -- the claim (core/queue_claim.py) -------------------------------------------------------
 

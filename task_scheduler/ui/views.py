@@ -16,7 +16,7 @@ from ..core.models import Task, TaskStatus
 from ..core.permissions import Access
 from ..core.schedule import local_text
 from ..core.services import Services
-from ..core.views import run_order_places
+from ..core.views import instances_view, run_order_places
 from ..peers.conflicts import conflicts_of
 from . import owners
 
@@ -50,6 +50,21 @@ _RECENT_FOR_SPEED = 10  # finished tasks the pending-queue estimate is priced fr
 
 # One token per process, so a version seen before a restart never matches a new one.
 _PROCESS_TOKEN = uuid.uuid4().hex[:8]
+
+
+def _instances(services: Services) -> dict[str, Any]:
+    """This instance's name, the live ones (name, running?), and how many of the first pending
+    tasks no live instance can run (each says why in its details)."""
+    queue = services.queue
+    live = instances_view(queue)
+    waiting = 0
+    if len(live) > 1:
+        waiting = len(queue.instance.waiting_reasons(queue.get_pending_tasks(limit=200)))
+    return {
+        "this": queue.instance.name,
+        "live": [{"name": i["name"], "busy": bool(i["running_task"])} for i in live],
+        "waiting": waiting,
+    }
 
 
 def queue_version(services: Services) -> str:
@@ -96,6 +111,7 @@ def status(services: Services) -> dict[str, Any]:
         },
         "conflicts": conflicts_of(services),  # other queue extensions: a banner atop the tab
         "schedule": executor.schedule.status(executor.is_running),  # why it waits, if it does
+        "instances": _instances(services),  # several Forges on one queue: who is live
     }
 
 
@@ -272,6 +288,7 @@ def _row(task: Task, place: int | None) -> dict[str, Any]:
         "group_id": task.group_id if isinstance(task.group_id, str) else None,
         "run_after": task.run_after,
         "run_after_text": local_text(task.run_after),  # "not before", server local time
+        "instance": task.instance if isinstance(task.instance, str) else None,
         "problem": None,
     }
 
@@ -298,6 +315,7 @@ def _broken_row(task: Task, place: int | None, problem: str) -> dict[str, Any]:
         "group_id": task.group_id if isinstance(task.group_id, str) else None,
         "run_after": None,
         "run_after_text": "",
+        "instance": None,
         "problem": problem,
     }
 
@@ -331,6 +349,7 @@ def detail(task: Task, services: Services) -> dict[str, Any]:
             "source": task_params.source_of(task.params),
             "started_at": task.started_at,
             "retried_from": task.retried_from,
+            "waiting": services.queue.instance.waiting_reasons([task]).get(task.id) or "",
             "callback_url": task.callback_url or "",
             "callback_status": task.callback_status or "",
             "result_info": task.result_info,
