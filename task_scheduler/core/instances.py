@@ -193,7 +193,20 @@ class Instance:
                 running_task_id, self.queue.owner, now + LEASE_SECONDS
             )
         self.fail_abandoned(now)
+        self._forget_gone(now)
         return kept
+
+    def _forget_gone(self, now: float) -> None:
+        """Instances on this machine whose process is gone (killed) stop counting as live at
+        once, not only when their lease lapses (the can-run rule and the tab ask who is live)."""
+        for row in self.verbs.instances(live_at=now):
+            if row.claimed_by == self.queue.owner:
+                continue
+            if not claim_is_alive(
+                row.claimed_by, row.started_at, lease_until=row.lease_until, now=now
+            ):
+                self.verbs.leave_instance(row.name, row.claimed_by)
+                log.warning("task_scheduler: instance %s stopped without leaving", row.name)
 
     def fail_abandoned(self, now: float | None = None) -> list[str]:
         """Fail running tasks whose lease expired or whose process (on this machine) is gone,

@@ -140,7 +140,8 @@ def test_a_killed_instances_task_is_failed_by_the_other_and_the_rest_run_there(d
         executor = TaskExecutor(queue, FakeHost())
         started = time.monotonic()
         executor.start()  # its first heartbeat sweeps: the dead process's task fails at once
-        _wait_for(lambda: queue.counts()["completed"] == 3)
+        _wait_for(lambda: queue.counts()["completed"] == 3 and queue.counts()["failed"] == 1)
+        _wait_for(lambda: sorted(queue.instance.live()) == ["survivor"])  # no lease wait
         elapsed = time.monotonic() - started
         executor.shutdown(timeout=10)
     finally:
