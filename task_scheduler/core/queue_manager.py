@@ -223,11 +223,13 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
         self._notify("updated", task_id)
 
     def recover_interrupted(self) -> list[str]:
-        """Fail running tasks whose process is gone: they are never silently re-run."""
+        """Fail running tasks whose process is gone: they are never silently re-run. A task
+        another machine runs (PostgreSQL) is alive while its lease runs (core/instances.py)."""
         recovered = []
+        now = self.clock()
         with self.store.transaction() as conn:
-            for task_id, claimed_by, started_at in self.store.running_claims(conn):
-                if claim_is_alive(claimed_by, started_at, own_claim=self.owner):
+            for task_id, claimed_by, started_at, lease in self.store.running_claims(conn):
+                if claim_is_alive(claimed_by, started_at, self.owner, lease_until=lease, now=now):
                     continue
                 self.store.update(
                     conn,

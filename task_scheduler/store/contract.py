@@ -138,8 +138,8 @@ class Store(Protocol):
     def recent_run_seconds(self, limit: int) -> list[float]:
         """How long the last `limit` completed tasks ran, newest first."""
 
-    def running_claims(self, conn: Connection) -> list[tuple[str, str | None, float | None]]:
-        """(id, claimed_by, started_at) of each running task."""
+    def running_claims(self, conn: Connection) -> list[tuple[Any, ...]]:
+        """(id, claimed_by, started_at, lease_until) of each running task."""
 
     def failed_not_retried(self, conn: Connection = None) -> list[str]:
         """Failed tasks no task was retried from."""

@@ -309,12 +309,13 @@ class SqlStore:
         ).fetchall()
         return [seconds for (seconds,) in rows]
 
-    def running_claims(self, conn: Any) -> list[tuple[str, str | None, float | None]]:
-        """(id, claimed_by, started_at) of every running task, locked for the change."""
+    def running_claims(self, conn: Any) -> list[tuple[Any, ...]]:
+        """(id, claimed_by, started_at, lease_until) of every running task, locked for the
+        change."""
         return [
             tuple(row)
             for row in conn.execute(
-                f"SELECT t.id, t.claimed_by, t.started_at FROM tasks t "
+                f"SELECT t.id, t.claimed_by, t.started_at, t.lease_until FROM tasks t "
                 f"WHERE t.status = 'running' {self.ROW_LOCK}"
             ).fetchall()
         ]

@@ -337,6 +337,25 @@ def test_a_live_processs_running_task_is_left_alone(db_path):
     assert queue.get_task(task.id).status is TaskStatus.RUNNING
 
 
+def test_another_machines_running_task_survives_a_start_while_its_lease_runs(db_path):
+    queue = QueueManager(db_path)
+    (task,) = add(queue, "on another machine")
+    queue.claim_next()
+    elsewhere = "gpu-box-2:4242:cafe0123:boot-1:99"  # a host this machine cannot look at
+    queue.store.conn.execute(
+        "UPDATE tasks SET claimed_by = ?, lease_until = ? WHERE id = ?",
+        (elsewhere, time.time() + 60, task.id),
+    )
+    QueueManager(db_path)  # another instance starts
+    assert queue.get_task(task.id).status is TaskStatus.RUNNING
+    queue.store.conn.execute(
+        "UPDATE tasks SET lease_until = ? WHERE id = ?", (time.time() - 1, task.id)
+    )
+    QueueManager(db_path)  # the lease ran out: that machine is gone
+    failed = queue.get_task(task.id)
+    assert (failed.status, failed.error) == (TaskStatus.FAILED, SHUTDOWN_ERROR)
+
+
 def test_worker_state_is_remembered_across_reopening(db_path):
     queue = QueueManager(db_path)
     assert queue.worker_state == "stopped"
