@@ -100,11 +100,7 @@ class Instance:
         return [c for c in window if can_run(needs.get(c.id, Needs()), self.capabilities)]
 
     def _needs(self, conn: Any, task_ids: Sequence[str]) -> dict[str, Needs]:
-        marks = ", ".join("?" for _ in task_ids)
-        rows = conn.execute(
-            f"SELECT id, checkpoint, params, script_args FROM tasks WHERE id IN ({marks})",
-            list(task_ids),
-        ).fetchall()
+        rows = self.verbs.task_needs_rows(conn, task_ids)
         return {row[0]: needs_of(row[1], _json(row[2]), _json(row[3])) for row in rows}
 
     # -- live instances ------------------------------------------------------------------------
@@ -125,14 +121,7 @@ class Instance:
         return live
 
     def _rows(self, conn: Any, now: float) -> list[InstanceRow]:
-        if conn is None:
-            return self.verbs.instances(live_at=now)
-        rows = conn.execute(
-            "SELECT name, claimed_by, started_at, seen_at, lease_until, resources, address "
-            "FROM instances WHERE lease_until > ? ORDER BY name",
-            [now],
-        ).fetchall()
-        return [InstanceRow(*row) for row in rows]
+        return self.verbs.instances(live_at=now, conn=conn)
 
     def listing(self) -> list[dict[str, Any]]:
         """Live instances for the tab and the API: name, since, last heartbeat, this one?"""

@@ -9,6 +9,7 @@ a claim may take) live in core/instances.py; these are the statements they need.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -99,15 +100,29 @@ class InstanceVerbs:
                 (self.clock(), name, claimed_by, self.clock()),
             )
 
-    def instances(self, live_at: float | None = None) -> list[InstanceRow]:
+    def instances(self, live_at: float | None = None, conn: Any = None) -> list[InstanceRow]:
         """Every instance ever registered by name, or only those live at `live_at`."""
         where, args = ("WHERE lease_until > ?", [live_at]) if live_at is not None else ("", [])
-        rows = self.conn.execute(
-            "SELECT name, claimed_by, started_at, seen_at, lease_until, resources, address "
-            f"FROM instances {where} ORDER BY name",
-            args,
-        ).fetchall()
+        rows = (
+            (conn or self.conn)
+            .execute(
+                "SELECT name, claimed_by, started_at, seen_at, lease_until, resources, address "
+                f"FROM instances {where} ORDER BY name",
+                args,
+            )
+            .fetchall()
+        )
         return [InstanceRow(*row) for row in rows]
+
+    def task_needs_rows(self, conn: Any, task_ids: Sequence[str]) -> list[tuple]:
+        """(id, checkpoint, params, script_args) of tasks: what the can-run rule reads."""
+        if not task_ids:
+            return []
+        marks = ", ".join("?" for _ in task_ids)
+        return conn.execute(
+            f"SELECT id, checkpoint, params, script_args FROM tasks WHERE id IN ({marks})",
+            list(task_ids),
+        ).fetchall()
 
     # -- leases of running tasks ---------------------------------------------------------------
 
