@@ -14,6 +14,11 @@ all deliberate:
   queued task's results must be retrievable), into the folders the UI uses, also with Forge's
   "Always save all generated images" off while the queue's "Always save images of queued
   tasks" is on (the default); with both off nothing is saved and a warning says so;
+* so a batch also makes and saves Forge's grid, which sdapi makes only with
+  ``"save_images": true``, and puts the grid's infotext first (with the main prompt: a
+  Dynamic Prompts template before expansion). Unless the body asked to save, it is left out of
+  the reported infotexts, so the task's infotext is the first image's, as sdapi reports it
+  (selectable scripts set `do_not_save_grid` themselves: their results are left as they are);
 * images travel back as files, not base64.
 
 Forge's helper methods on `Api` are called on a bare instance: they read nothing from `self`
@@ -138,8 +143,13 @@ def _run(tab: str, payload: dict[str, Any]) -> ReplayOutcome:
             processing.process_extra_images(processed)
         finally:
             shared.total_tqdm.clear()
+    infotexts = list(processed.infotexts or [processed.info])
+    if selectable is None and not request.save_images:
+        # The grid Forge made only because results are always saved (sdapi, told not to save,
+        # makes none) comes first in the infotexts; what sdapi reports starts after it.
+        infotexts = infotexts[int(processed.index_of_first_image or 0) :] or infotexts
     return ReplayOutcome(
-        infotexts=list(processed.infotexts or [processed.info]),
+        infotexts=infotexts,
         seeds=[int(seed) for seed in processed.all_seeds],
         warnings=warnings,
     )
