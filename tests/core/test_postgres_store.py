@@ -84,6 +84,17 @@ def test_an_unreachable_server_leaves_the_queue_unavailable_naming_it_without_pa
     assert "s3cret-pw" not in message
 
 
+def test_without_the_driver_the_queue_is_unavailable_and_says_how_to_install_it(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` now fails
+    queue = QueueManager("postgresql://forge@db.example/queue", files_dir=tmp_path / "inputs")
+    with pytest.raises(StoreFault) as raised:
+        queue.counts()
+    assert "postgresql://forge@db.example/queue" in str(raised.value)
+    assert "pip install 'psycopg[binary]'" in str(raised.value)
+
+
 def test_the_rest_api_answers_503_naming_the_unreachable_server(tmp_path):
     queue = QueueManager(NOBODY_LISTENS, files_dir=tmp_path / "inputs")
     services = Services(
