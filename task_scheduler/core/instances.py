@@ -43,6 +43,7 @@ log = logging.getLogger("task_scheduler")
 
 LEASE_SECONDS = 60.0  # how long a heartbeat vouches for an instance and its running task
 RENEW_SECONDS = 15.0  # how often the worker renews both (four renewals per lease)
+REACH = 256  # ready tasks a claim looks through when none of its window can run here
 NAME_ENV = "TASK_SCHEDULER_INSTANCE_NAME"  # overrides the setting (e.g. two Forges, one config)
 
 
@@ -96,6 +97,15 @@ class Instance:
         others = [name for name in self.live(conn, now) if name != self.name]
         if not others:
             return window
+        kept = self._can_run(conn, window)
+        if kept:
+            return kept
+        # None of the window: look further, so a task this instance can run behind many it
+        # cannot is not starved (bounded: the claim stays one short transaction).
+        further = self.queue.store.ready_candidates(REACH, conn)
+        return self._can_run(conn, further[len(window) :]) if len(further) > len(window) else []
+
+    def _can_run(self, conn: Any, window: list[Candidate]) -> list[Candidate]:
         needs = self._needs(conn, [c.id for c in window])
         return [c for c in window if can_run(needs.get(c.id, Needs()), self.capabilities)]
 

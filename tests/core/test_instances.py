@@ -258,3 +258,16 @@ def test_a_worker_registers_its_instance_and_leaves_when_it_ends(db_path):
     finally:
         executor.shutdown(timeout=10)
     assert "gpu7" not in queue.instance.live()
+
+
+def test_a_task_this_instance_can_run_behind_a_full_window_of_others_is_not_starved(db_path):
+    clock = Clock()
+    a, b = _queue(db_path, "gpu0", clock), _queue(db_path, "gpu1", clock)
+    a.instance.capabilities = Capabilities.of(checkpoints=["randA.safetensors"])
+    b.instance.capabilities = Capabilities.of(checkpoints=["randB.safetensors"])
+    a.instance.beat()
+    b.instance.beat()
+    for i in range(40):  # more than the claim's window of 32
+        a.add_task("txt2img", api_params(f"b{i}"), checkpoint="randB.safetensors")
+    mine = a.add_task("txt2img", api_params("a"), checkpoint="randA.safetensors")
+    assert a.claim_next().id == mine.id
