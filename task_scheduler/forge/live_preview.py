@@ -12,8 +12,6 @@ import base64
 import io
 import logging
 
-from modules import shared
-
 from ..core.live_preview import LivePreview
 
 log = logging.getLogger("task_scheduler")
@@ -22,6 +20,8 @@ log = logging.getLogger("task_scheduler")
 def live_preview(seen: int) -> LivePreview | None:
     """The preview newer than `seen`, `LivePreview(seen, "")` when there is none newer, or None
     when Forge shows no live previews."""
+    from modules import shared  # Forge's; imported when asked, so this module loads without it
+
     opts, state = shared.opts, shared.state
     if not opts.live_previews_enable:
         return None
