@@ -83,7 +83,7 @@ def test_two_forges_on_one_data_folder_share_the_queue_and_survive_a_killed_inst
         assert [pixels for _, pixels in fetched(beta, view)] == expected, index
 
     # -- SIGKILL one instance mid-task ------------------------------------------------------------
-    slow = [_queue(beta, body(100 + index, steps=40)) for index in range(4)]
+    slow = [_queue(beta, body(100 + index, steps=40)) for index in range(3)]
 
     def running_on_beta() -> str | None:
         for task_id in slow:
@@ -103,7 +103,7 @@ def test_two_forges_on_one_data_folder_share_the_queue_and_survive_a_killed_inst
     assert failed.error == SHUTDOWN_ERROR
     assert failed.instance == "beta"
     rest = [alpha.wait_finished(task_id) for task_id in slow if task_id != victim]
-    assert [t.status for t in rest] == [TaskStatus.COMPLETED] * 3
+    assert [t.status for t in rest] == [TaskStatus.COMPLETED] * 2
     assert {t.instance for t in rest} == {alpha_name}
 
     def only_alpha_live() -> bool:  # beta's process is gone: alpha's heartbeat notices
