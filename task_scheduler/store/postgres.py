@@ -60,6 +60,12 @@ def _pg_sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+def _value(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL (SQLite's can): one in a name, a prompt's search text or
+    an error is stored as U+FFFD instead of failing the whole statement."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
 class PgConnection:
     """A psycopg connection running the store's statements (sql.py's `?` placeholders)."""
 
@@ -69,11 +75,11 @@ class PgConnection:
     def execute(self, sql: str, args: Any = None) -> Any:
         if not args:  # no placeholders: psycopg takes the text as it is
             return self.raw.execute(sql)
-        return self.raw.execute(_pg_sql(sql), list(args))
+        return self.raw.execute(_pg_sql(sql), [_value(v) for v in args])
 
     def executemany(self, sql: str, rows: Any) -> Any:
         cursor = self.raw.cursor()
-        cursor.executemany(_pg_sql(sql), [list(row) for row in rows])
+        cursor.executemany(_pg_sql(sql), [[_value(v) for v in row] for row in rows])
         return cursor
 
     @property

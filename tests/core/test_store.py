@@ -94,6 +94,16 @@ def test_migrations_are_idempotent(db_path):
 
 
 @pytest.mark.backends
+def test_a_nul_character_in_a_name_or_prompt_is_stored_without_failing(db_path):
+    queue = QueueManager(db_path)
+    task = queue.add_task("txt2img", api_params("a\x00b"), name="n\x00m")
+    stored = queue.get_task(task.id)
+    assert stored.params == api_params("a\x00b")  # JSON keeps it (as \u0000)
+    assert stored.name in ("n\x00m", "n\ufffdm")  # PostgreSQL text cannot hold NUL
+    assert queue.list_tasks(search="n").total == 1
+
+
+@pytest.mark.backends
 def test_migrating_again_and_reopening_change_nothing(db_path):
     queue = QueueManager(db_path)
     before = _columns(queue)
