@@ -193,3 +193,16 @@ class Store(Protocol):
 
     def outbox_rows(self) -> list[dict[str, Any]]:
         """Every owed callback, for display."""
+
+    # -- moving a queue to another store (store/move.py) -------------------------------------
+    def claims(self) -> dict[str, tuple[Any, Any]]:
+        """(claimed_by, lease_until) of every task that has either (they are not in Task)."""
+
+    def set_claim(self, conn: Connection, task_id: str, claimed_by: Any, lease_until: Any) -> None:
+        """Give a task its claim and lease as another store had them."""
+
+    def outbox_export(self) -> list[tuple[Any, ...]]:
+        """Every owed callback with every column, for `outbox_import`."""
+
+    def outbox_import(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
+        """Owe these exported callbacks (one owed already is kept); how many were added."""

@@ -28,6 +28,7 @@ TASK_COLUMNS = (
 FINISHED = ("completed", "failed", "cancelled")
 ORDERS = {"started": "t.started_at", "finished": "t.completed_at DESC, t.created_at DESC"}
 _OUTBOX_KEYS = ("task_id", "event", "url", "attempts", "last_error", "next_attempt_at")
+OUTBOX_COLUMNS = "task_id event url body attempts next_attempt_at last_error created_at".split()
 
 
 class SqlStore:
@@ -445,6 +446,43 @@ class SqlStore:
             f"SELECT {', '.join(_OUTBOX_KEYS)} FROM callback_outbox ORDER BY next_attempt_at"
         ).fetchall()
         return [dict(zip(_OUTBOX_KEYS, row, strict=True)) for row in rows]
+
+    # -- moving a queue to another store (store/move.py) -------------------------------------
+
+    def claims(self) -> dict[str, tuple[Any, Any]]:
+        """(claimed_by, lease_until) of every task that has either (not part of Task)."""
+        rows = self.conn.execute(
+            "SELECT id, claimed_by, lease_until FROM tasks "
+            "WHERE claimed_by IS NOT NULL OR lease_until IS NOT NULL"
+        )
+        return {task_id: (claimed_by, lease) for task_id, claimed_by, lease in rows.fetchall()}
+
+    def set_claim(self, conn: Any, task_id: str, claimed_by: Any, lease_until: Any) -> None:
+        """Give a task its claim and lease as another store had them."""
+        conn.execute(
+            "UPDATE tasks SET claimed_by = ?, lease_until = ? WHERE id = ?",
+            (claimed_by, lease_until, task_id),
+        )
+
+    def outbox_export(self) -> list[tuple[Any, ...]]:
+        """Every owed callback, every column (OUTBOX_COLUMNS), for `outbox_import`."""
+        return [
+            tuple(row)
+            for row in self.conn.execute(
+                f"SELECT {', '.join(OUTBOX_COLUMNS)} FROM callback_outbox ORDER BY created_at"
+            ).fetchall()
+        ]
+
+    def outbox_import(self, conn: Any, rows: Sequence[Sequence[Any]]) -> int:
+        """Owe these callbacks as exported (one already owed is kept); how many were added."""
+        added = 0
+        for row in rows:
+            added += conn.execute(
+                f"INSERT INTO callback_outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES "
+                f"({', '.join('?' for _ in OUTBOX_COLUMNS)}) ON CONFLICT DO NOTHING",
+                list(row),
+            ).rowcount
+        return added
 
 
 def row_to_task(row: Sequence[Any]) -> Task:
