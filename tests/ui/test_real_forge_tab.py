@@ -154,9 +154,9 @@ PREVIEW = "#task_scheduler_app .ts-preview"
 
 
 def test_the_live_preview_changes_while_a_queued_task_runs(forge, forge_page):
-    # Forge's own preview settings: a new preview every 2 sampling steps, the cheap method
-    # (no model to load). The tab shows what Forge's progress route would.
-    options = {"live_previews_enable": True, "show_progress_every_n_steps": 2}
+    # Forge's own preview settings: a new preview every sampling step, the cheap method (no
+    # model to load). The tab shows what Forge's progress route would.
+    options = {"live_previews_enable": True, "show_progress_every_n_steps": 1}
     response = forge.api(
         "POST", "/sdapi/v1/options", json={**options, "show_progress_type": "Approx cheap"}
     )
@@ -176,14 +176,18 @@ def test_the_live_preview_changes_while_a_queued_task_runs(forge, forge_page):
             {{subtree: true, attributes: true, attributeFilter: ['src', 'hidden']}});
     }}"""
     )
-    task_id = _enqueue(forge, prompt="a windmill at dusk", steps=60, width=64, height=64, seed=3)
+    task_id = _enqueue(forge, prompt="a windmill at dusk", steps=30, width=64, height=64, seed=3)
     page.locator("#task_scheduler_app").get_by_role("button", name="Start", exact=True).click()
     page.wait_for_function("() => window.tsPreviews.length >= 2", timeout=RUN_TIMEOUT)
     sources = page.evaluate("() => window.tsPreviews")
     assert all(source.startswith("data:image/png;base64,") for source in sources)
     page.screenshot(path=str(ARTIFACTS / "forge-live-preview.png"))
+    # Seen enough: cancel rather than wait (the machine may be slow); the preview goes with it.
+    forge.api("POST", f"/task-scheduler/queue/{task_id}/cancel")
     row = page.locator(".ts-rows > .ts-row", has_text="a windmill at dusk")
-    expect(row.locator(".ts-status-badge")).to_have_text("Completed", timeout=RUN_TIMEOUT)
+    expect(row.locator(".ts-status-badge")).to_have_text(
+        re.compile("Cancelled|Completed"), timeout=RUN_TIMEOUT
+    )
     expect(page.locator(PREVIEW)).to_be_hidden()
     page.locator("#task_scheduler_app").get_by_role("button", name="Stop", exact=True).click()
     forge.api("DELETE", f"/task-scheduler/tasks/{task_id}")
