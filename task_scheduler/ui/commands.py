@@ -23,7 +23,7 @@ from ..core.permissions import Refused
 from ..core.queue_manager import MOVES
 from ..core.queue_room import failed_to_retry, room_check
 from ..core.services import Services
-from . import editing, group_actions, owners, peer_actions, views
+from . import editing, group_actions, owners, peer_actions, status_view, views
 from .infotext import infotext
 
 log = logging.getLogger("task_scheduler")
@@ -44,7 +44,7 @@ def poll(services: Services, request_text: str, user: str | None = None) -> str:
     the Gradio login asking (None without auth); rows and status as that user may see them."""
     request = _load(request_text)
     rights = owners.access(services, user)
-    status = views.status(services)
+    status = status_view.status(services)
     status["access"] = owners.status_access(rights)
     current = status["current"]
     visible = current is None or rights.may_see(current.get("owner"))

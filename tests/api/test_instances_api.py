@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from task_scheduler.core.can_run import Capabilities
 from task_scheduler.core.queue_manager import QueueManager
-from task_scheduler.ui import views as tab_views
+from task_scheduler.ui import status_view as tab_status
 
 BASE = "/task-scheduler"
 
@@ -50,7 +50,7 @@ def test_the_queue_lists_live_instances_and_a_task_none_of_them_can_run_says_why
         "Waiting: no live instance can run it (gpu0 lacks checkpoint randC; "
         "gpu1 lacks checkpoint randC)"
     )
-    tab = tab_views.status(app_api.services)["instances"]
+    tab = tab_status.status(app_api.services)["instances"]
     assert tab == {
         "this": "gpu0",
         "live": [{"name": "gpu0", "busy": False}, {"name": "gpu1", "busy": False}],
