@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 log = logging.getLogger("task_scheduler")
 
@@ -33,6 +34,9 @@ class FileStore:
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = os.fspath(root)
+        # With a server store (several machines), the files are kept in it too, and a file
+        # missing here is read from it (store/input_files.py StoredInputFiles); else None.
+        self.shared: Any = None
         try:
             os.makedirs(self.root, exist_ok=True)
         except OSError as error:  # a read-only data folder: writes fail later, with a reason
@@ -57,18 +61,33 @@ class FileStore:
             self._write(path, data)
         else:
             _touch(path)  # a fresh time: start-up collection spares it while its task is stored
+        if self.shared is not None:
+            self.shared.keep(name, data)
         return name
 
     def path(self, name: str) -> str:
-        """The file's path; the name is checked so it can never point outside the folder."""
-        return os.path.join(self.root, check_file_name(name))
+        """The file's path; the name is checked so it can never point outside the folder. A
+        file another machine's Forge queued is first copied here from the store (shared)."""
+        path = os.path.join(self.root, check_file_name(name))
+        if self.shared is not None and not os.path.isfile(path):
+            self._fetch(name, path)
+        return path
+
+    def _fetch(self, name: str, path: str) -> None:
+        data = self.shared.read(name)
+        if data is None:
+            return  # the caller reports the missing file as it would without a store
+        if self.name_for(data, name.rpartition(".")[2]) != name:
+            log.error("input file %s in the store does not match its name; not used", name)
+            return
+        self._write(path, data)
 
     def read(self, name: str) -> bytes:
         with open(self.path(name), "rb") as handle:
             return handle.read()
 
     def exists(self, name: str) -> bool:
-        return os.path.isfile(self.path(name))
+        return os.path.isfile(os.path.join(self.root, check_file_name(name)))
 
     def require(self, names: Iterable[str], contents: Mapping[str, bytes]) -> None:
         """Make sure every named file is here, writing a missing one from `contents`.
@@ -86,6 +105,9 @@ class FileStore:
 
     def remove(self, names: Iterable[str]) -> None:
         """Delete files (missing ones are fine); called inside the queue's write transaction."""
+        names = list(names)
+        if self.shared is not None:
+            self.shared.forget(names)
         for name in names:
             try:
                 os.remove(self.path(name))

@@ -18,6 +18,7 @@ from typing import Any
 from ..store import open_store
 from ..store.contract import Connection
 from ..store.faults import KEEP_FREE_BYTES, check_free_space
+from ..store.input_files import StoredInputFiles
 from .files import FileStore, check_file_name
 from .models import (
     SHUTDOWN_ERROR,
@@ -80,6 +81,8 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
         self.store = open_store(location, busy_timeout=busy_timeout)
         self.files_dir = os.fspath(files_dir) if files_dir is not None else None
         self.files = FileStore(self.files_dir) if self.files_dir is not None else None
+        if self.files is not None and self.store.local_file is None:  # a server: other machines
+            self.files.shared = StoredInputFiles(self.store)
         # Identifies this process's claims (see process_liveness): "host:pid:token:start".
         self.owner = claim_for_this_process(uuid.uuid4().hex[:8])
         self._listeners: list[Listener] = []

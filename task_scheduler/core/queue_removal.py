@@ -84,6 +84,8 @@ class RemovalVerbs:
         if self.files is None:
             return []
         cutoff = time.time() - grace_seconds
+        if self.files.shared is not None:
+            self.files.shared.forget_unused(cutoff)
         candidates = self.files.stale_names(cutoff)
         if not candidates:
             return []

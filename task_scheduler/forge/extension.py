@@ -129,6 +129,8 @@ def _open_storage() -> None:
     # an unusable store leaves the queue unavailable with its reason, and Forge starts.
     location = forge_settings.database_url() or os.path.join(data_dir, DB_NAME)
     _process.queue = QueueManager(location, files_dir=inputs)
+    # On a server store, input files are kept in it too, for Forges on other machines.
+    _process.files.shared = _process.queue.files.shared if _process.queue.files else None
     # Its name among the Forges sharing this data folder, on the tasks it runs (issue 12).
     _process.queue.instance.name = forge_settings.instance_name()
     _process.queue.subscribe(_prune_after_finish)

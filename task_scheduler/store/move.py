@@ -15,7 +15,8 @@ or a SQLite file path (anything `QueueManager(location)` opens). What is carried
 - not the instances: each Forge registers itself when it starts on DEST.
 
 Input files (the tasks' `files`, content-addressed names in `<data folder>/inputs/`) stay where
-they are, or with `--data-dir DIR` are copied, names unchanged, into `DIR/inputs/`.
+they are, or with `--data-dir DIR` are copied, names unchanged, into `DIR/inputs/`; a server
+DEST (PostgreSQL) also keeps them itself, for Forges on other machines (store/input_files.py).
 
 All or nothing: every row is written in one transaction on DEST, files are copied before it
 and removed again if it fails. SOURCE is only read (a file of an older schema is first brought
@@ -59,6 +60,7 @@ from ..core.process_liveness import claim_is_alive
 from . import open_store
 from .contract import Store, is_server_url
 from .faults import SQLITE_HEADER, fault_of
+from .input_files import StoredInputFiles
 from .instance_verbs import InstanceVerbs
 from .postgres import redacted
 from .schema import SCHEMA_VERSION
@@ -211,6 +213,8 @@ def move_queue(
                         new = [n for n in task.files if n not in copied_names]
                         copied_names.update(new)
                         created += _copy_files(report, new, inputs_dir, copy_to)
+                        if dest.local_file is None:  # a server: for Forges on other machines
+                            _keep_in_store(dest, conn, new, inputs_dir)
                         dest.insert(conn, task)
                         if task.id in claims:
                             dest.set_claim(conn, task.id, *claims[task.id])
@@ -339,6 +343,18 @@ def _chunks_of(source: Store, ids: list[str]) -> Iterator[list[Task]]:
 
 
 # -- input files -------------------------------------------------------------------------------
+
+
+def _keep_in_store(dest: Store, conn: Any, names: Sequence[str], inputs_dir: str) -> None:
+    """Put the tasks' input files into a server store too (store/input_files.py), in the move's
+    transaction, so a Forge on any machine can run them; a file missing here is reported by
+    the plan and fails its task when run, as it would have."""
+    stored = StoredInputFiles(dest)
+    for name in names:
+        path = os.path.join(inputs_dir, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as handle:
+                stored.keep(name, handle.read(), conn)
 
 
 def _plan_files(

@@ -122,6 +122,15 @@ V5 = [
 ]
 
 
+# Input files in the store (schema.py SCHEMA_V6): any machine's Forge reads them from here.
+V6 = [
+    """CREATE TABLE input_files (
+        name      TEXT PRIMARY KEY,
+        content   BYTEA NOT NULL,
+        stored_at DOUBLE PRECISION NOT NULL
+    )""",
+]
+
 def _steps(statements: list[str]) -> Callable[[Any], None]:
     def migrate(conn: Any) -> None:
         for statement in statements:
@@ -137,5 +146,6 @@ MIGRATIONS: list[Callable[[Any], None]] = [
     _steps(V3),
     _steps(V4),
     _steps(V5),
+    _steps(V6),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

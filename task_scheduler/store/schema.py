@@ -148,6 +148,17 @@ ALTER TABLE tasks ADD COLUMN owner TEXT;
 CREATE INDEX tasks_owner ON tasks(owner, status) WHERE owner IS NOT NULL
 """
 
+# Input files kept in the store (issue 12): on a server store (PostgreSQL) the Forges on other
+# machines read a task's init images, masks and ControlNet images from here (core/files.py);
+# SQLite keeps the table, empty, so both schemas stay in step (the data folder is on one disk).
+SCHEMA_V6 = """
+CREATE TABLE input_files (
+    name      TEXT PRIMARY KEY,
+    content   BLOB NOT NULL,
+    stored_at REAL NOT NULL
+)
+"""
+
 # MIGRATIONS[i] brings a file from user_version i to i + 1. Append only; never edit a shipped one.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: run_script(conn, SCHEMA_V1),
@@ -155,5 +166,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _migrate_v3,
     lambda conn: run_script(conn, SCHEMA_V4),
     lambda conn: run_script(conn, SCHEMA_V5),
+    lambda conn: run_script(conn, SCHEMA_V6),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

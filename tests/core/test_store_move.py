@@ -115,7 +115,7 @@ def source(tmp_path) -> tuple[Path, dict[str, str]]:
 
 @pytest.mark.backends
 def test_every_task_field_the_run_order_meta_callbacks_and_files_are_moved(
-    source, db_path, tmp_path
+    source, db_path, backend, tmp_path
 ):
     path, ids = source
     before = snapshot(path)
@@ -162,6 +162,13 @@ def test_every_task_field_the_run_order_meta_callbacks_and_files_are_moved(
         assert queue.claim_next().id == ids["top"]
     finally:
         queue.close()
+    if backend == "postgresql":  # a server also keeps the files, for Forges on other machines
+        elsewhere = QueueManager(db_path, files_dir=tmp_path / "other-machine")
+        try:
+            assert elsewhere.files.read(ids["png"]) == FILE_A
+            assert elsewhere.files.read(ids["mask"]) == FILE_B
+        finally:
+            elsewhere.close()
 
 
 @pytest.mark.backends
