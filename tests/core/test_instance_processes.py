@@ -15,6 +15,7 @@ import pytest
 from task_scheduler.core.executor import TaskExecutor
 from task_scheduler.core.models import SHUTDOWN_ERROR, TaskStatus
 from task_scheduler.core.queue_manager import QueueManager
+from task_scheduler.store import open_store
 from tests.fakes import FakeHost, api_params
 
 CONTEXT = multiprocessing.get_context("spawn")
@@ -110,10 +111,11 @@ def test_two_worker_processes_share_the_queue_and_run_each_task_exactly_once(db_
 
 
 def _instance(db_path, task_id: str) -> str:
-    import sqlite3
-
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT instance FROM tasks WHERE id = ?", (task_id,)).fetchone()[0]
+    store = open_store(db_path)
+    try:
+        return store.get(task_id).instance
+    finally:
+        store.close()
 
 
 def _hold_one(db_path: str, claimed) -> None:

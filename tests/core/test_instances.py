@@ -1,18 +1,23 @@
 """Several instances on one queue (issue 12): names and leases on claims, abandoned tasks failed
-exactly once, live instances, can-run. Real SQLite files, a fake clock, no sleeps."""
+exactly once, live instances, can-run. A fake clock, no sleeps; on a real SQLite file and on
+PostgreSQL (tests marked `backends`, tests/backends.py)."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 
+import pytest
+
 from task_scheduler.core.can_run import Capabilities, needs_of, waiting_reason
 from task_scheduler.core.executor import TaskExecutor
 from task_scheduler.core.instances import LEASE_SECONDS, RENEW_SECONDS
 from task_scheduler.core.models import SHUTDOWN_ERROR
 from task_scheduler.core.queue_manager import QueueManager
-from task_scheduler.store import schema
+from task_scheduler.store import open_store, schema
 from tests.fakes import FakeHost, api_params
+
+pytestmark = pytest.mark.backends
 
 T0 = 1_900_000_000.0
 
@@ -32,11 +37,21 @@ def _queue(db_path, name: str, clock: Clock) -> QueueManager:
     return queue
 
 
+def _sql(db_path, statement: str, args: tuple = ()) -> tuple | None:
+    """One statement on the queue's store, whichever back-end (`?` placeholders)."""
+    store = open_store(db_path)
+    try:
+        with store.transaction() as conn:
+            cursor = conn.execute(statement, args)
+            return tuple(cursor.fetchone()) if statement.startswith("SELECT") else None
+    finally:
+        store.close()
+
+
 def _row(db_path, task_id: str) -> tuple:
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute(
-            "SELECT status, instance, lease_until, error FROM tasks WHERE id = ?", (task_id,)
-        ).fetchone()
+    return _sql(
+        db_path, "SELECT status, instance, lease_until, error FROM tasks WHERE id = ?", (task_id,)
+    )
 
 
 def test_schema_v4_adds_instance_lease_and_the_instances_table_to_a_v3_file(tmp_path):
@@ -118,8 +133,8 @@ def test_a_task_whose_process_on_this_machine_is_gone_fails_before_its_lease_end
     task = owner.add_task("txt2img", api_params())
     owner.claim_next()
     host = owner.owner.split(":")[0]
-    with sqlite3.connect(db_path) as conn:  # a claim by a process that no longer exists
-        conn.execute("UPDATE tasks SET claimed_by = ? WHERE id = ?", (f"{host}:0:x:y", task.id))
+    # a claim by a process that no longer exists
+    _sql(db_path, "UPDATE tasks SET claimed_by = ? WHERE id = ?", (f"{host}:0:x:y", task.id))
     assert other.instance.fail_abandoned() == [task.id]
 
 
@@ -128,8 +143,7 @@ def test_a_task_of_another_machine_lives_exactly_as_long_as_its_lease(db_path):
     queue = _queue(db_path, "here", clock)
     task = queue.add_task("txt2img", api_params())
     queue.claim_next()
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("UPDATE tasks SET claimed_by = 'elsewhere:1:t:s' WHERE id = ?", (task.id,))
+    _sql(db_path, "UPDATE tasks SET claimed_by = 'elsewhere:1:t:s' WHERE id = ?", (task.id,))
     assert queue.instance.fail_abandoned() == []
     clock.now = T0 + LEASE_SECONDS
     assert queue.instance.fail_abandoned() == [task.id]
