@@ -1,10 +1,15 @@
-"""Tasks remember who queued them: stored, kept by a retry, and listed per owner ("Mine")."""
+"""Tasks remember who queued them: stored, kept by a retry, and listed per owner ("Mine"), on
+SQLite and on PostgreSQL (tests/backends.py)."""
 
 from __future__ import annotations
+
+import pytest
 
 from task_scheduler.core.models import TaskStatus
 from task_scheduler.store import schema
 from tests.fakes import api_params
+
+pytestmark = pytest.mark.backends
 
 
 def test_the_owner_is_stored_with_the_task_and_none_without_auth(queue):
