@@ -102,16 +102,29 @@ def dynamicprompts_version() -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+# Each test's Forge holds only the extension it tests (module-scoped and parametrized: pytest
+# groups the tests by extension and stops one Forge before it starts the next). With both
+# installed every page test stalled after its first generation; with Dynamic Prompts alone its
+# page tests pass, with Regional Prompter alone its page test still stalls (README, fidelity).
+ONLY_DYNAMIC_PROMPTS = pytest.mark.parametrize(
+    "third_party_forge", [DYNAMIC_PROMPTS], indirect=True, ids=["dp-only"]
+)
+ONLY_REGIONAL_PROMPTER = pytest.mark.parametrize(
+    "third_party_forge", [REGIONAL_PROMPTER], indirect=True, ids=["rp-only"]
+)
+
+
 @pytest.fixture(scope="module")
-def third_party_forge(forge_root, tmp_path_factory):
+def third_party_forge(request, forge_root, tmp_path_factory):
+    folder = request.param
     data = tmp_path_factory.mktemp("forge-data")
     extensions = data / "extensions"
     extensions.mkdir()
-    for folder in EXTENSIONS:
-        clone(extensions, folder)
-    wildcards = extensions / DYNAMIC_PROMPTS / "wildcards"
-    wildcards.mkdir(exist_ok=True)
-    (wildcards / "weather.txt").write_text("\n".join(WEATHER) + "\n")
+    clone(extensions, folder)
+    if folder == DYNAMIC_PROMPTS:
+        wildcards = extensions / DYNAMIC_PROMPTS / "wildcards"
+        wildcards.mkdir(exist_ok=True)
+        (wildcards / "weather.txt").write_text("\n".join(WEATHER) + "\n")
     (extensions / OURS).symlink_to(REPO, target_is_directory=True)
     forge = ForgeProcess(
         forge_root,
@@ -178,6 +191,7 @@ def expansions_of_random_template() -> set[str]:
     return {f"a {colour} house {weather}" for colour in COLOURS for weather in WEATHER}
 
 
+@ONLY_DYNAMIC_PROMPTS
 @pytest.mark.usefixtures("_needs_dynamicprompts")
 @pytest.mark.fidelity("Dynamic Prompts (random)", "txt2img")
 def test_dynamic_prompts_random_mode_replays_the_same_prompts(third_party_page, fidelity_note):
@@ -203,6 +217,7 @@ def test_dynamic_prompts_random_mode_replays_the_same_prompts(third_party_page, 
     )
 
 
+@ONLY_DYNAMIC_PROMPTS
 @pytest.mark.usefixtures("_needs_dynamicprompts")
 @pytest.mark.fidelity("Dynamic Prompts (combinatorial)", "txt2img")
 def test_dynamic_prompts_combinatorial_mode_replays_every_combination(
@@ -275,6 +290,7 @@ def task_parameters(forge: ForgeProcess, task: dict) -> list[str]:
     return result
 
 
+@ONLY_DYNAMIC_PROMPTS
 @pytest.mark.usefixtures("_needs_dynamicprompts")
 @pytest.mark.fidelity("Dynamic Prompts (random)", "api")
 @pytest.mark.fidelity("Dynamic Prompts (combinatorial)", "api")
@@ -316,6 +332,7 @@ def set_regional_prompter(forge_page: ForgePage, active: bool) -> None:
         expect(ratio).to_have_value("1,1")
 
 
+@ONLY_REGIONAL_PROMPTER
 @pytest.mark.fidelity("Regional Prompter", "txt2img")
 def test_regional_prompter_two_columns_replay_exactly(third_party_page, fidelity_note):
     seed = 990
@@ -360,6 +377,7 @@ def regional_prompter_args() -> list:
     return list(named.values())
 
 
+@ONLY_REGIONAL_PROMPTER
 @pytest.mark.fidelity("Regional Prompter", "api")
 def test_regional_prompter_through_the_api_replays_like_sdapi(third_party_forge, fidelity_note):
     forge = third_party_forge
