@@ -27,6 +27,7 @@ from fastapi.responses import FileResponse
 from ..callbacks.delivery import CallbackSender
 from ..core import portable, views
 from ..core.queue_room import room_check
+from ..core.result_copies import cached_copy
 from ..core.services import Services
 from ..peers.conflicts import conflicts_of
 from . import groups as api_groups
@@ -259,7 +260,9 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         if index >= len(task.result_images):
             raise HTTPException(404, f"task {task_id} has {len(task.result_images)} image(s)")
         path = services.resolve_image(task.result_images[index])
-        if not os.path.isfile(path):
+        if not os.path.isfile(path):  # made on another machine sharing the queue: its copy
+            path = cached_copy(queue.results, task, index)
+        if path is None:
             raise HTTPException(404, f"image {index} of task {task_id} no longer exists")
         ext = os.path.splitext(path)[1].lower()
         media_type = _IMAGE_TYPES.get(ext) or mimetypes.guess_type(path)[0]

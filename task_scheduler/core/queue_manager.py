@@ -19,6 +19,7 @@ from ..store import open_store
 from ..store.contract import Connection
 from ..store.faults import KEEP_FREE_BYTES, check_free_space
 from ..store.input_files import StoredInputFiles
+from ..store.result_files import StoredResults
 from .files import FileStore, check_file_name
 from .models import (
     SHUTDOWN_ERROR,
@@ -30,14 +31,15 @@ from .models import (
     TaskStatus,
     check_transition,
 )
-from .params import apply_edits
 from .process_liveness import claim_for_this_process, claim_is_alive
 from .queue_claim import ClaimVerbs
+from .queue_edits import EDIT_FIELDS, MOVES, EditVerbs, check_priority  # noqa: F401 (re-exported)
 from .queue_groups import GroupVerbs
 from .queue_imports import ImportVerbs
 from .queue_outbox import OutboxVerbs
 from .queue_removal import RemovalVerbs
-from .run_order import place_new, target_place
+from .result_copies import keep_results
+from .run_order import place_new
 from .task_reads import TaskReads
 
 log = logging.getLogger("task_scheduler")
@@ -59,14 +61,12 @@ ADD_FIELDS = frozenset(
         "owner",
     }
 )
-EDIT_FIELDS = frozenset(
-    {"name", "priority", "checkpoint", "params", "script_args", "callback_url", "run_after"}
-)
-MOVES = ("top", "bottom", "up", "down")
 WORKER_STATE_KEY = "worker_state"
 
 
-class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs, ClaimVerbs):
+class QueueManager(
+    TaskReads, EditVerbs, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs, ClaimVerbs
+):
     """The task queue in one store: a SQLite file, or a PostgreSQL database given by a
     `postgresql://` URL. Thread-safe; several processes (and, on PostgreSQL, machines) may
     share it."""
@@ -81,8 +81,11 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
         self.store = open_store(location, busy_timeout=busy_timeout)
         self.files_dir = os.fspath(files_dir) if files_dir is not None else None
         self.files = FileStore(self.files_dir) if self.files_dir is not None else None
-        if self.files is not None and self.store.local_file is None:  # a server: other machines
+        # A server store is shared by machines: input and result images are kept in it too.
+        server = self.store.local_file is None
+        if self.files is not None and server:
             self.files.shared = StoredInputFiles(self.store)
+        self.results = StoredResults(self.store) if server else None
         # Identifies this process's claims (see process_liveness): "host:pid:token:start".
         self.owner = claim_for_this_process(uuid.uuid4().hex[:8])
         self._listeners: list[Listener] = []
@@ -190,7 +193,7 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
         unknown = set(fields) - ADD_FIELDS
         if unknown:
             raise ValueError(f"{sorted(unknown)[0]}: not a field a new task can be given")
-        _check_priority(fields.get("priority", 0))
+        check_priority(fields.get("priority", 0))
         self.check_run_after(fields.get("run_after"))
         for name in fields.get("files", ()):
             check_file_name(name)
@@ -212,6 +215,8 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
                 changes.setdefault("claimed_by", self.owner)
             self.store.update(conn, task_id, changes)
             task = self.store.get(task_id, conn)
+        if self.results is not None and target == TaskStatus.COMPLETED:
+            keep_results(self.results, task)  # for the other machines' tabs and APIs
         self._notify("finished" if target in TERMINAL_STATUSES else "updated", task_id)
         return task
 
@@ -307,68 +312,6 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
         self.store.insert(conn, task)
         return task
 
-    def edit_task(
-        self, task_id: str, generation: dict[str, Any] | None = None, **fields: Any
-    ) -> Task:
-        """Change a pending task's settings (name, priority, checkpoint, params, script args).
-
-        `generation` edits common fields (prompt, steps, seed ... see params.EDITABLE_FIELDS)
-        on the task as stored at that moment, so two concurrent edits never undo each other.
-        """
-        unknown = set(fields) - EDIT_FIELDS
-        if unknown:
-            raise ValueError(f"{sorted(unknown)[0]}: not an editable task field")
-        if "priority" in fields:
-            _check_priority(fields["priority"])
-        self.check_run_after(fields.get("run_after"))
-        with self.store.transaction() as conn:
-            task = self._locked(conn, task_id)
-            if task.status != TaskStatus.PENDING:
-                raise TaskStateError(task_id, task.status.value, "edited")
-            if generation:
-                fields["params"], fields["script_args"] = apply_edits(
-                    fields.get("params", task.params),
-                    fields.get("script_args", task.script_args),
-                    generation,
-                )
-            if fields.get("priority", task.priority) != task.priority:
-                fields["placed_by_hand"] = True  # the user's order: affinity leaves it there
-            self.store.update(conn, task_id, fields)
-            task = self.store.get(task_id, conn)
-        self._notify("updated", task_id)
-        return task
-
-    def reorder_task(self, task_id: str, new_priority: int) -> Task:
-        """Give a pending task a new priority; it goes last among tasks of that priority."""
-        _check_priority(new_priority)
-        with self.store.transaction() as conn:
-            task = self._pending(conn, task_id, "reordered")
-            position = self.store.max_position(conn) + 1
-            fields = {"priority": new_priority, "position": position, "placed_by_hand": True}
-            self.store.update(conn, task_id, fields)
-            task = self.store.get(task_id, conn)
-        self._notify("updated", task_id)
-        return task
-
-    def move_task(self, task_id: str, to: str | None = None, before: str | None = None) -> Task:
-        """Move a pending task to the top, bottom, one up, one down, or before another task.
-
-        Only the moved task's place changes; it takes the priority of where it lands.
-        """
-        if (to is None) == (before is None):
-            raise ValueError("to: give exactly one of 'to' or 'before'")
-        if to is not None and to not in MOVES:
-            raise ValueError(f"to: must be one of {', '.join(MOVES)}")
-        with self.store.transaction() as conn:
-            task = self._pending(conn, task_id, "moved")
-            place = target_place(self.store, conn, task, to, before)
-            if place is not None:
-                fields = {"priority": place[0], "position": place[1], "placed_by_hand": True}
-                self.store.update(conn, task_id, fields)
-            task = self.store.get(task_id, conn)
-        self._notify("updated", task_id)
-        return task
-
     # -- worker state ------------------------------------------------------------------------
 
     @property
@@ -396,8 +339,3 @@ class QueueManager(TaskReads, ImportVerbs, RemovalVerbs, OutboxVerbs, GroupVerbs
         if task.status != TaskStatus.PENDING:
             raise TaskStateError(task_id, task.status.value, action)
         return task
-
-
-def _check_priority(priority: Any) -> None:
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        raise ValueError("priority: must be an integer")

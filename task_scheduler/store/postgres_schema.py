@@ -131,6 +131,16 @@ V6 = [
     )""",
 ]
 
+# Result images in the store (schema.py SCHEMA_V7): every machine's tab and API read them here.
+V7 = [
+    """CREATE TABLE result_files (
+        task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        idx     INTEGER NOT NULL,
+        content BYTEA NOT NULL,
+        PRIMARY KEY (task_id, idx)
+    )""",
+]
+
 def _steps(statements: list[str]) -> Callable[[Any], None]:
     def migrate(conn: Any) -> None:
         for statement in statements:
@@ -147,5 +157,6 @@ MIGRATIONS: list[Callable[[Any], None]] = [
     _steps(V4),
     _steps(V5),
     _steps(V6),
+    _steps(V7),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -159,6 +159,17 @@ CREATE TABLE input_files (
 )
 """
 
+# Result images kept in the store (issue 12): on a server store every machine's tab and API show
+# a task's images from here (core/result_copies.py); empty on SQLite, kept in step.
+SCHEMA_V7 = """
+CREATE TABLE result_files (
+    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    idx     INTEGER NOT NULL,
+    content BLOB NOT NULL,
+    PRIMARY KEY (task_id, idx)
+)
+"""
+
 # MIGRATIONS[i] brings a file from user_version i to i + 1. Append only; never edit a shipped one.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: run_script(conn, SCHEMA_V1),
@@ -167,5 +178,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     lambda conn: run_script(conn, SCHEMA_V4),
     lambda conn: run_script(conn, SCHEMA_V5),
     lambda conn: run_script(conn, SCHEMA_V6),
+    lambda conn: run_script(conn, SCHEMA_V7),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,6 +22,7 @@ from ..core.models import TaskNotFoundError, TaskStateError
 from ..core.permissions import Refused
 from ..core.queue_manager import MOVES
 from ..core.queue_room import failed_to_retry, room_check
+from ..core.result_copies import cached_copy
 from ..core.services import Services
 from . import editing, group_actions, owners, peer_actions, status_view, views
 from .infotext import infotext
@@ -138,6 +139,8 @@ def open_task(
     missing = 0
     for index, recorded in enumerate(task.result_images[:MAX_IMAGES]):
         path = services.resolve_image(recorded)
+        if not os.path.isfile(path):  # made on another machine sharing the queue: its copy
+            path = cached_copy(services.queue.results, task, index) or path
         if os.path.isfile(path):
             seed = task.result_seeds[index] if index < len(task.result_seeds) else ""
             images.append((path, f"Seed {seed}" if seed != "" else os.path.basename(path)))
