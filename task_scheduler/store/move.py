@@ -47,112 +47,33 @@ import contextlib
 import dataclasses
 import logging
 import os
-import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.models import SHUTDOWN_ERROR, Task, TaskStatus
 from ..core.process_liveness import claim_is_alive
-from . import open_store
 from .contract import Store, is_server_url
-from .faults import SQLITE_HEADER, fault_of
-from .input_files import StoredInputFiles
+from .faults import fault_of
 from .instance_verbs import InstanceVerbs
-from .postgres import redacted
-from .schema import SCHEMA_VERSION
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SOURCE, EXIT_DEST, EXIT_REFUSED = 0, 1, 2, 3, 4, 5
-STATUSES = [s.value for s in TaskStatus]
-CHUNK = 500  # tasks read, written and checked at a time
-INPUTS = "inputs"  # the data folder's input files (forge/extension.py INPUTS_DIR)
-NOTHING_MOVED = "nothing was moved"
-
-
-class MoveError(Exception):
-    """Why the move did not happen, and the command's exit code."""
-
-    def __init__(self, code: int, message: str):
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass
-class MoveReport:
-    source: str
-    dest: str
-    dry_run: bool = False
-    merge: bool = False
-    statuses: dict[str, int] = field(default_factory=dict)  # moved tasks by status (in DEST)
-    interrupted: list[str] = field(default_factory=list)  # running in SOURCE, moved as failed
-    skipped: list[str] = field(default_factory=list)  # ids DEST already had (--merge)
-    meta_moved: int = 0
-    meta_kept: int = 0  # settings DEST already had (--merge)
-    callbacks: int = 0
-    files: int = 0  # input files the moved tasks list
-    files_dir: str = ""  # where they are now (or were copied to)
-    files_copied: int = 0
-    files_present: int = 0  # already in the folder copied to, same bytes
-    files_missing: list[str] = field(default_factory=list)  # listed, but not in SOURCE's folder
-    files_differing: list[str] = field(default_factory=list)  # another file of that name kept
-    nul_replaced: list[str] = field(default_factory=list)  # a NUL in text became U+FFFD
-
-    @property
-    def moved(self) -> int:
-        return sum(self.statuses.values())
-
-    def lines(self) -> list[str]:
-        verb = "would move" if self.dry_run else "moved"
-        counts = [f"{self.statuses[s]} {s}" for s in STATUSES if self.statuses.get(s)]
-        lines = [
-            f"{self.source} -> {self.dest}",
-            f"{verb} {self.moved} task(s) ({', '.join(counts) or 'none'}), "
-            f"{self.meta_moved} setting(s), "
-            f"{self.callbacks} owed callback(s)",
-        ]
-        if self.interrupted:
-            more = " …" if len(self.interrupted) > 5 else ""
-            lines.append(
-                f"  {len(self.interrupted)} task(s) were running when Forge stopped: moved as "
-                f"failed ({', '.join(self.interrupted[:5])}{more})"
-            )
-        if self.skipped:
-            lines.append(f"  skipped {len(self.skipped)} task(s) whose id {self.dest} has already")
-        if self.meta_kept:
-            lines.append(f"  kept {self.meta_kept} setting(s) {self.dest} has already")
-        if self.files_copied or self.files_present:
-            lines.append(
-                f"input files: {self.files} listed; {'would copy' if self.dry_run else 'copied'} "
-                f"{self.files_copied} to {self.files_dir} ({self.files_present} there already)"
-            )
-        elif self.files:
-            lines.append(
-                f"input files: {self.files} listed, left in {self.files_dir} (the Forges that run "
-                "these tasks must use this data folder, or a copy of it)"
-            )
-        if self.files_missing:
-            lines.append(
-                f"  warning: {len(self.files_missing)} listed file(s) are not in the source "
-                f"folder (tasks needing them fail when run): {', '.join(self.files_missing[:5])}"
-            )
-        if self.files_differing:
-            lines.append(
-                f"  warning: {len(self.files_differing)} file(s) of the same name but other bytes "
-                f"were already in {self.files_dir} and were kept: "
-                f"{', '.join(self.files_differing[:5])}"
-            )
-        if self.nul_replaced:
-            lines.append(
-                f"  {len(self.nul_replaced)} task(s) had a NUL character in a text field; it is "
-                "stored as U+FFFD (PostgreSQL text cannot hold NUL)"
-            )
-        if not self.dry_run and self.moved:
-            lines.append("checked: every moved task reads back from the destination as moved")
-        return lines
-
+from .move_checks import check_source_file, holders, open_destination, open_source, short_fault
+from .move_files import _copy_files, _keep_in_store, _plan_files, _sync_folder, same_dir
+from .move_report import (  # noqa: F401 (the command's names, for scripts and tests)
+    CHUNK,
+    EXIT_DEST,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_SOURCE,
+    EXIT_USAGE,
+    INPUTS,
+    NOTHING_MOVED,
+    STATUSES,
+    MoveError,
+    MoveReport,
+)
 
 # -- the move ----------------------------------------------------------------------------------
 
@@ -169,7 +90,7 @@ def move_queue(
     `dest` in one transaction (see the module docstring); copy the tasks' input files from
     `inputs_dir` to `copy_to` when given. Raises MoveError; nothing is stored then."""
     report = MoveReport(source.path, dest.path, dry_run=dry_run, merge=merge)
-    copy_to = None if copy_to is None or _same_dir(copy_to, inputs_dir) else copy_to
+    copy_to = None if copy_to is None or same_dir(copy_to, inputs_dir) else copy_to
     report.files_dir = copy_to or inputs_dir
     now = time.time()
     with source.snapshot():
@@ -342,214 +263,6 @@ def _chunks_of(source: Store, ids: list[str]) -> Iterator[list[Task]]:
         yield source.get_many(ids[start : start + CHUNK])
 
 
-# -- input files -------------------------------------------------------------------------------
-
-
-def _keep_in_store(dest: Store, conn: Any, names: Sequence[str], inputs_dir: str) -> None:
-    """Put the tasks' input files into a server store too (store/input_files.py), in the move's
-    transaction, so a Forge on any machine can run them; a file missing here is reported by
-    the plan and fails its task when run, as it would have."""
-    stored = StoredInputFiles(dest)
-    for name in names:
-        path = os.path.join(inputs_dir, name)
-        if os.path.isfile(path):
-            with open(path, "rb") as handle:
-                stored.keep(name, handle.read(), conn)
-
-
-def _plan_files(
-    report: MoveReport, names: Sequence[str], inputs_dir: str, copy_to: str | None
-) -> None:
-    """What the copy would do (--dry-run)."""
-    report.files = len(names)
-    for name in names:
-        source_path = os.path.join(inputs_dir, name)
-        if not os.path.isfile(source_path):
-            report.files_missing.append(name)
-        elif copy_to is not None:
-            target = os.path.join(copy_to, name)
-            if not os.path.exists(target):
-                report.files_copied += 1
-            elif _same_bytes(source_path, target):
-                report.files_present += 1
-            else:
-                report.files_differing.append(name)
-
-
-def _copy_files(
-    report: MoveReport, names: Sequence[str], inputs_dir: str, copy_to: str | None
-) -> list[str]:
-    """Copy these input files to `copy_to` (durably, names unchanged); the names written."""
-    created = []
-    for name in names:
-        source_path = os.path.join(inputs_dir, name)
-        if not os.path.isfile(source_path):
-            report.files_missing.append(name)
-            continue
-        if copy_to is None:
-            continue
-        target = os.path.join(copy_to, name)
-        if os.path.exists(target):
-            if _same_bytes(source_path, target):
-                report.files_present += 1
-            else:
-                report.files_differing.append(name)
-            continue
-        try:
-            _durable_copy(source_path, copy_to, name)
-        except OSError as error:
-            raise MoveError(
-                EXIT_FAILED, f"could not copy input file {name} to {copy_to} ({error})"
-            ) from None
-        created.append(name)
-        report.files_copied += 1
-    return created
-
-
-def _durable_copy(source_path: str, folder: str, name: str) -> None:
-    """Write the file under `name` in `folder` as core/files.py does: a temporary file
-    (`.incoming-`, collected if a crash leaves it), flushed, then renamed."""
-    os.makedirs(folder, exist_ok=True)
-    with open(source_path, "rb") as handle:
-        data = handle.read()
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, os.path.join(folder, name))
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _sync_folder(folder: str | None) -> None:
-    if folder is None or os.name == "nt":  # pragma: no cover - Windows: no fsync of a folder
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _same_bytes(a: str, b: str) -> bool:
-    try:
-        if os.path.getsize(a) != os.path.getsize(b):
-            return False
-        with open(a, "rb") as first, open(b, "rb") as second:
-            return first.read() == second.read()
-    except OSError:
-        return False
-
-
-def _same_dir(a: str, b: str) -> bool:
-    return os.path.realpath(a) == os.path.realpath(b)
-
-
-# -- checks before the move --------------------------------------------------------------------
-
-
-def check_source_file(path: str) -> None:
-    """MoveError (EXIT_SOURCE) unless `path` is a task queue's SQLite file this version reads.
-
-    Read-only (`mode=ro`): a wrong file is never given the queue's tables."""
-    if not os.path.exists(path):
-        raise MoveError(EXIT_SOURCE, f"{path}: no such file")
-    if os.path.isdir(path):
-        hint = os.path.join(path, "tasks.sqlite3")
-        raise MoveError(EXIT_SOURCE, f"{path} is a folder; give the queue's file, e.g. {hint}")
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as error:
-        raise MoveError(EXIT_SOURCE, f"{path} cannot be read ({error.strerror})") from None
-    if header != SQLITE_HEADER:
-        raise MoveError(EXIT_SOURCE, f"{path} is not a SQLite database (so not a task queue)")
-    quoted = os.path.abspath(path).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
-    try:
-        conn = sqlite3.connect(f"file:{quoted}?mode=ro", uri=True, isolation_level=None)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        finally:
-            conn.close()
-    except sqlite3.Error as error:
-        raise MoveError(EXIT_SOURCE, f"{path} cannot be read ({error})") from None
-    if version == 0 or not {"tasks", "task_files", "meta"} <= tables:
-        raise MoveError(EXIT_SOURCE, f"{path} is not a task scheduler queue (no tasks table)")
-    if version > SCHEMA_VERSION:
-        raise MoveError(
-            EXIT_SOURCE,
-            f"{path} has schema version {version}, but this version of the task scheduler "
-            f"only knows up to {SCHEMA_VERSION}: update the extension, then move.",
-        )
-
-
-def holders(path: str) -> list[str]:
-    """Other processes holding the file (or its -wal / -shm) open: "pid (command)". Linux
-    only (/proc); elsewhere, and for processes of other users, nothing is seen."""
-    if not sys.platform.startswith("linux"):
-        return []
-    real = os.path.realpath(path)
-    targets = {real, real + "-wal", real + "-shm"}
-    found = []
-    try:
-        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
-    except OSError:
-        return []
-    for pid in entries:
-        if int(pid) == os.getpid():
-            continue
-        try:
-            links = {os.readlink(fd.path) for fd in os.scandir(f"/proc/{pid}/fd")}
-        except OSError:
-            continue
-        if links & targets:
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                    command = handle.read().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                command = "?"
-            found.append(f"{pid} ({command.strip()[:80]})")
-    return found
-
-
-def open_destination(location: str, dry_run: bool = False) -> Store | None:
-    """DEST's store (its tables created or migrated); None for a dry run to a SQLite file not
-    yet there (nothing is created). MoveError when it cannot be used."""
-    if not is_server_url(location) and dry_run and not os.path.exists(location):
-        return None
-    shown = redacted(location) if is_server_url(location) else location
-    try:
-        store = open_store(location)
-    except Exception as error:  # a URL the driver cannot parse, a newer schema
-        text = str(error).replace(location, shown).strip().splitlines()
-        detail = text[0] if text else type(error).__name__
-        code = EXIT_USAGE if type(error).__name__ == "ProgrammingError" else EXIT_DEST
-        raise MoveError(code, f"{shown} cannot be used as the destination ({detail})") from None
-    if store.fault is not None:
-        store.close()
-        raise MoveError(EXIT_DEST, f"destination: {_short(store.fault)}; {NOTHING_MOVED}.")
-    return store
-
-
-def open_source(path: str) -> Store:
-    store = open_store(path)
-    if store.fault is not None:
-        store.close()
-        raise MoveError(EXIT_SOURCE, f"source: {_short(store.fault)}; {NOTHING_MOVED}.")
-    return store
-
-
-def _short(fault: Exception) -> str:
-    """A store fault's message without the queue's advice (the queue retrying, Settings)."""
-    text = str(fault).split("; the queue is unavailable")[0].split(" (nothing was stored)")[0]
-    return text.rstrip(". ")
-
-
 # -- command line ------------------------------------------------------------------------------
 
 
@@ -568,7 +281,7 @@ def run(
     if "://" in dest and not is_server_url(dest):
         raise MoveError(EXIT_USAGE, f"DEST: {dest.split('://')[0]}:// is not a postgresql:// URL")
     check_source_file(source_path)
-    if not is_server_url(dest) and os.path.exists(dest) and _same_dir(dest, source_path):
+    if not is_server_url(dest) and os.path.exists(dest) and same_dir(dest, source_path):
         raise MoveError(EXIT_USAGE, "SOURCE and DEST are the same file")
     busy = holders(source_path)
     if busy:
@@ -601,7 +314,7 @@ def run(
             raise
         except Exception as error:
             fault = fault_of(error, target.path) if target is not None else None
-            detail = _short(fault) if fault is not None else f"{type(error).__name__}: {error}"
+            detail = short_fault(fault) if fault is not None else f"{type(error).__name__}: {error}"
             raise MoveError(
                 EXIT_FAILED,
                 f"the move failed ({detail}); {NOTHING_MOVED} (the destination's transaction "
