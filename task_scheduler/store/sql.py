@@ -8,7 +8,6 @@ overrides that verb. Each verb given `conn` runs inside the caller's transaction
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -16,23 +15,16 @@ from typing import Any
 from ..core.affinity import CANDIDATE_COLUMNS, Candidate, candidate, setup_key
 from ..core.models import Task, TaskStatus
 from ..core.params import search_text
+from .sql_outbox import OutboxSql
+from .task_rows import TASK_COLUMNS, encode, row_to_task
 
-_JSON_COLUMNS = ("params", "script_args", "result_images", "result_seeds", "warnings")
-_BOOL_COLUMNS = ("bookmarked", "cancel_requested", "placed_by_hand")
-TASK_COLUMNS = (
-    "id task_type status priority position name checkpoint params script_args created_at "
-    "started_at completed_at result_images result_info result_seeds error warnings retried_from "
-    "bookmarked callback_url callback_status cancel_requested run_after placed_by_hand "
-    "passed_over passed_over_since group_id instance owner"
-).split()
 FINISHED = ("completed", "failed", "cancelled")
 ORDERS = {"started": "t.started_at", "finished": "t.completed_at DESC, t.created_at DESC"}
-_OUTBOX_KEYS = ("task_id", "event", "url", "attempts", "last_error", "next_attempt_at")
-OUTBOX_COLUMNS = "task_id event url body attempts next_attempt_at last_error created_at".split()
 
 
-class SqlStore:
-    """The verbs of the store contract (contract.py) that are plain SQL."""
+class SqlStore(OutboxSql):
+    """The verbs of the store contract (contract.py) that are plain SQL (the callback outbox's
+    and a move's: sql_outbox.py)."""
 
     # -- what differs between back-ends (each sets all of these) -----------------------------
     FILES_AGG = ""  # a task's input file names, one per line, from task_files f
@@ -68,7 +60,7 @@ class SqlStore:
     # -- tasks -------------------------------------------------------------------------------
 
     def insert(self, conn: Any, task: Task) -> None:
-        values = [_encode(c, getattr(task, c)) for c in TASK_COLUMNS]
+        values = [encode(c, getattr(task, c)) for c in TASK_COLUMNS]
         placeholders = ", ".join("?" for _ in TASK_COLUMNS)
         conn.execute(
             f"INSERT INTO tasks ({', '.join(TASK_COLUMNS)}, search_text, setup, held) "
@@ -107,7 +99,7 @@ class SqlStore:
         if "run_after" in fields:
             derived["held"] = self._held(fields["run_after"])
         assignments = ", ".join(f"{c} = ?" for c in derived)
-        values = [_encode(c, v) for c, v in derived.items()]
+        values = [encode(c, v) for c, v in derived.items()]
         conn.execute(f"UPDATE tasks SET {assignments} WHERE id = ?", [*values, task_id])
         if {"name", "params", "script_args", "checkpoint"} & set(fields):
             task = self.get(task_id, conn)
@@ -394,126 +386,6 @@ class SqlStore:
             "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
         )
         return dict(rows.fetchall())
-
-    # -- callback outbox ---------------------------------------------------------------------
-
-    def outbox_add(
-        self, conn: Any, task_id: str, event: str, url: str, body: str, now: float
-    ) -> bool:
-        """Owe a callback, due `now`; False when the same one is owed already."""
-        return (
-            conn.execute(
-                "INSERT INTO callback_outbox (task_id, event, url, body, next_attempt_at, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (task_id, event, url, body, now, now),
-            ).rowcount
-            == 1
-        )
-
-    def outbox_first_due(self, conn: Any, now: float) -> tuple[str, str, str, str, int] | None:
-        """(task_id, event, url, body, attempts) of the callback due first, or None."""
-        row = conn.execute(
-            "SELECT task_id, event, url, body, attempts FROM callback_outbox "
-            f"WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 1 {self.ROW_LOCK}",
-            (now,),
-        ).fetchone()
-        return None if row is None else tuple(row)
-
-    def outbox_set_due(
-        self, conn: Any, task_id: str, event: str, due_at: float, failure: str | None = None
-    ) -> None:
-        """Due again at `due_at`; with `failure`, one more failed attempt is counted."""
-        if failure is None:
-            sql, args = "next_attempt_at = ?", [due_at]
-        else:
-            sql = "attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
-            args = [failure, due_at]
-        conn.execute(
-            f"UPDATE callback_outbox SET {sql} WHERE task_id = ? AND event = ?",
-            [*args, task_id, event],
-        )
-
-    def outbox_remove(self, conn: Any, task_id: str, event: str) -> None:
-        conn.execute(
-            "DELETE FROM callback_outbox WHERE task_id = ? AND event = ?", (task_id, event)
-        )
-
-    def outbox_next_due(self) -> float | None:
-        return self.conn.execute("SELECT MIN(next_attempt_at) FROM callback_outbox").fetchone()[0]
-
-    def outbox_rows(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            f"SELECT {', '.join(_OUTBOX_KEYS)} FROM callback_outbox ORDER BY next_attempt_at"
-        ).fetchall()
-        return [dict(zip(_OUTBOX_KEYS, row, strict=True)) for row in rows]
-
-    # -- moving a queue to another store (store/move.py) -------------------------------------
-
-    def claims(self) -> dict[str, tuple[Any, Any]]:
-        """(claimed_by, lease_until) of every task that has either (not part of Task)."""
-        rows = self.conn.execute(
-            "SELECT id, claimed_by, lease_until FROM tasks "
-            "WHERE claimed_by IS NOT NULL OR lease_until IS NOT NULL"
-        )
-        return {task_id: (claimed_by, lease) for task_id, claimed_by, lease in rows.fetchall()}
-
-    def set_claim(self, conn: Any, task_id: str, claimed_by: Any, lease_until: Any) -> None:
-        """Give a task its claim and lease as another store had them."""
-        conn.execute(
-            "UPDATE tasks SET claimed_by = ?, lease_until = ? WHERE id = ?",
-            (claimed_by, lease_until, task_id),
-        )
-
-    def outbox_export(self) -> list[tuple[Any, ...]]:
-        """Every owed callback, every column (OUTBOX_COLUMNS), for `outbox_import`."""
-        return [
-            tuple(row)
-            for row in self.conn.execute(
-                f"SELECT {', '.join(OUTBOX_COLUMNS)} FROM callback_outbox ORDER BY created_at"
-            ).fetchall()
-        ]
-
-    def outbox_import(self, conn: Any, rows: Sequence[Sequence[Any]]) -> int:
-        """Owe these callbacks as exported (one already owed is kept); how many were added."""
-        added = 0
-        for row in rows:
-            added += conn.execute(
-                f"INSERT INTO callback_outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES "
-                f"({', '.join('?' for _ in OUTBOX_COLUMNS)}) ON CONFLICT DO NOTHING",
-                list(row),
-            ).rowcount
-        return added
-
-
-def row_to_task(row: Sequence[Any]) -> Task:
-    data = dict(zip(TASK_COLUMNS, row[: len(TASK_COLUMNS)], strict=True))
-    for column in _JSON_COLUMNS:
-        data[column] = _decode_json(data[column])
-    for column in _BOOL_COLUMNS:
-        data[column] = bool(data[column])
-    data["status"] = TaskStatus(data["status"])
-    files = row[len(TASK_COLUMNS)]
-    data["files"] = sorted(files.split("\n")) if files else []
-    return Task(**data)
-
-
-def _decode_json(text: Any) -> Any:
-    """A JSON column's value, or the raw value when it is not JSON: a damaged row still loads
-    (the views show it as broken, and it can be deleted) instead of failing every listing."""
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return text
-
-
-def _encode(column: str, value: Any) -> Any:
-    if column in _JSON_COLUMNS:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if column == "status":
-        return TaskStatus(value).value
-    if column in _BOOL_COLUMNS:
-        return int(bool(value))
-    return value
 
 
 def _literal(statuses: Sequence[str]) -> str:
