@@ -141,6 +141,7 @@ V7 = [
     )""",
 ]
 
+
 def _steps(statements: list[str]) -> Callable[[Any], None]:
     def migrate(conn: Any) -> None:
         for statement in statements:
