@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from ..callbacks.delivery import CallbackSender
-from ..core import portable, views
+from ..core import views
 from ..core.queue_room import room_check
 from ..core.result_copies import cached_copy
 from ..core.services import Services
@@ -33,6 +33,7 @@ from ..peers.conflicts import conflicts_of
 from . import groups as api_groups
 from . import owners
 from . import peer as api_peer
+from . import portable_routes as api_portable
 from . import schedule as api_schedule
 from . import tasks as api_tasks
 from .auth import RestAccess, basic_auth, request_user
@@ -46,9 +47,7 @@ from .schemas import (
     ClearRequest,
     Enqueued,
     ErrorOut,
-    ExportDocument,
     Img2ImgRequest,
-    Imported,
     MoveRequest,
     QueueOut,
     Status,
@@ -370,34 +369,6 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         with http_errors():
             return Cleared(deleted=queue.clear_completed(statuses))
 
-    # -- moving between Forges -----------------------------------------------------------------
-
-    @router.get(
-        "/export",
-        response_model=ExportDocument,
-        summary="Pending tasks as JSON",
-        dependencies=[owners.exporter(services)],
-    )
-    def export_tasks():
-        """Pending tasks in run order, their input images embedded, for POST /import."""
-        return portable.export_document(services)
-
-    @router.post(
-        "/import",
-        status_code=201,
-        response_model=Imported,
-        summary="Queue exported tasks",
-        dependencies=[owners.control(services, "import tasks")],
-    )
-    def import_tasks(document: ExportDocument, request: Request):
-        """Validates the whole document, then queues all its tasks or none; they belong to
-        the user who imports."""
-        url = base_url(request)
-        with http_errors():
-            tasks = portable.import_document(services, document, url, request_user(request))
-        imported = [views.task_view(t, base_url=url, detail=True) for t in tasks]
-        return Imported(tasks=owners.shaped(imported, request, services))
-
     def _detail(task_id: str, request: Request) -> dict[str, Any]:
         with http_errors():
             task = queue.require_task(task_id)
@@ -411,6 +382,7 @@ def create_router(services: Services, credentials: dict[str, str] | None = None)
         return owners.shaped(view, request, services)
 
     api_peer.add_routes(router, services)
+    api_portable.add_routes(router, services, base_url)
     api_schedule.add_routes(router, services, _queue_view)
     api_groups.add_routes(router, services)
     return router
