@@ -171,7 +171,7 @@ class FileStore:
             if os.path.exists(tmp):
                 os.remove(tmp)
             raise
-        _sync_folder(self.root)
+        sync_folder(self.root)
 
 
 class StagedFiles:
@@ -206,7 +206,7 @@ def _holds(path: str, data: bytes) -> bool:
         return False
 
 
-def _sync_folder(folder: str) -> None:
+def sync_folder(folder: str) -> None:
     """Flush the folder's entries (the new name) to disk; Windows cannot open a folder."""
     if os.name == "nt":  # pragma: no cover - Windows offers no fsync of a folder
         return

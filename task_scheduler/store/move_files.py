@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
+from ..core.files import sync_folder
 from .contract import Store
 from .input_files import StoredInputFiles
 from .move_report import EXIT_FAILED, MoveError, MoveReport
@@ -96,13 +97,8 @@ def _durable_copy(source_path: str, folder: str, name: str) -> None:
 
 
 def _sync_folder(folder: str | None) -> None:
-    if folder is None or os.name == "nt":  # pragma: no cover - Windows: no fsync of a folder
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    if folder is not None:
+        sync_folder(folder)
 
 
 def _same_bytes(a: str, b: str) -> bool:
