@@ -92,7 +92,26 @@ def _estimate(services: Services, pending: int, running: dict[str, Any] | None) 
     left = running["eta"] if running and running["eta"] is not None else 0.0
     if not pending:
         return left if running else None
-    queue = services.queue
+    seconds = _pending_seconds(services)
+    return None if seconds is None else left + seconds
+
+
+_cache_lock = threading.Lock()
+_cache: dict[str, Any] = {"version": None, "seconds": None}
+
+
+def _pending_seconds(services: Services) -> float | None:
+    """The pending tasks' priced work, worked out again only when the queue changed (one read
+    of the tasks per change, however often the tab polls)."""
+    version = (id(services.queue), queue_version(services))
+    with _cache_lock:
+        if _cache["version"] != version:
+            _cache["seconds"] = _priced_pending_work(services.queue)
+            _cache["version"] = version
+        return _cache["seconds"]
+
+
+def _priced_pending_work(queue: Any) -> float | None:
     recent = queue.list_tasks(("completed",), limit=_RECENT_FOR_SPEED).tasks
     price = eta.price_from(
         (
@@ -104,22 +123,7 @@ def _estimate(services: Services, pending: int, running: dict[str, Any] | None) 
     )
     if price is None:
         return None
-    return eta.queue_seconds(_pending_work(services), price, left)
-
-
-_work_lock = threading.Lock()
-_work_cache: dict[str, Any] = {"version": None, "work": []}
-
-
-def _pending_work(services: Services) -> list[float]:
-    """Each pending task's work, read again only when the queue changed (one read per change
-    however often the tab polls)."""
-    version = (id(services.queue), queue_version(services))
-    with _work_lock:
-        if _work_cache["version"] != version:
-            tasks = services.queue.get_pending_tasks()
-            _work_cache["work"] = [
-                eta.work_units(t.task_type, t.params, t.script_args) for t in tasks
-            ]
-            _work_cache["version"] = version
-        return list(_work_cache["work"])
+    pending = queue.get_pending_tasks()
+    return eta.queue_seconds(
+        (eta.work_units(t.task_type, t.params, t.script_args) for t in pending), price, 0.0
+    )
